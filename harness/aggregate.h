@@ -1,0 +1,72 @@
+// Folds finished trials into per-group statistics and per-signature counts:
+// a nightly run reports "3 distinct failures", not 400 lines.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/trial.h"
+
+namespace gilrace {
+
+struct SignatureStats {
+  std::string id;  // short stable hash of outcome + signature
+  std::string outcome;
+  std::string signature;
+  std::uint64_t count = 0;
+  std::uint64_t first_trial = 0;
+  std::uint64_t first_seed = 0;
+  std::string replay;
+  std::string detail;     // of the first occurrence
+  std::string artifacts;  // folder of the first occurrence, when written
+};
+
+struct ProbeStats {
+  std::uint64_t total = 0;
+  std::uint64_t trials_hit = 0;
+};
+
+struct GroupStats {
+  std::string scenario;
+  std::string variant;
+  std::vector<std::string> references;
+  std::map<std::string, std::string> params;  // as the user gave them
+  int threads = 0;
+  std::string skip_reason;
+  std::uint64_t trials = 0;    // finished, not counting skipped
+  std::uint64_t failures = 0;  // everything but pass and skipped
+  std::map<std::string, std::uint64_t> outcomes;
+  std::optional<std::uint64_t> first_failure_after;  // trials finished at the first failure
+  std::optional<double> first_failure_seconds;       // since the run started
+  double trial_seconds = 0;                          // summed
+  std::map<std::string, ProbeStats> probes;
+  std::vector<SignatureStats> signatures;  // in order of first appearance
+
+  std::string key() const { return scenario + "/" + variant; }
+  nlohmann::json to_json(double confidence = 0.95) const;
+  static GroupStats from_json(const nlohmann::json& j);
+};
+
+std::string signature_id(std::string_view outcome, std::string_view signature);
+
+class Aggregate {
+ public:
+  GroupStats& group(const std::string& scenario, const std::string& variant);
+  // Returns the signature the trial was counted under, or null for a pass.
+  SignatureStats* add(const TrialResult& t, double seconds_since_start);
+  std::vector<GroupStats>& groups() { return groups_; }
+  const std::vector<GroupStats>& groups() const { return groups_; }
+  std::uint64_t trials() const;
+  std::uint64_t failures() const;
+  std::uint64_t distinct_signatures() const;
+
+ private:
+  std::vector<GroupStats> groups_;
+};
+
+}  // namespace gilrace

@@ -1,0 +1,29 @@
+// The child side of a trial: starts CPython (unless the scenario owns its
+// lifecycle), runs the scenario, reports back over the message pipe, and ends
+// the process without running destructors that could race leftover threads.
+#pragma once
+
+#include "harness/scenario.h"
+#include "harness/trial.h"
+
+namespace gilrace {
+
+// File descriptors the supervisor hands every child.
+constexpr int kMessageFd = 3;
+constexpr int kStacksFd = 4;
+
+// Exit codes of a child whose scenario finished normally.
+constexpr int kExitPass = 0;
+constexpr int kExitError = 3;
+constexpr int kExitSkipped = 4;
+
+// Merges the scenario's declared defaults with the user's params.
+std::map<std::string, std::string> merged_params(const ScenarioInfo& info,
+                                                 const std::map<std::string, std::string>& given);
+
+// Runs one trial in this process and returns its exit code. message_fd < 0
+// means the foreground (replay): the result is printed instead of sent.
+int run_trial(const RegisteredScenario& scenario, const TrialSpec& spec, int message_fd,
+              int stacks_fd);
+
+}  // namespace gilrace

@@ -1,0 +1,170 @@
+#include "harness/outcome.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <csignal>
+#include <cstring>
+#include <regex>
+#include <vector>
+
+namespace gilrace {
+
+namespace {
+constexpr std::array<std::string_view, 9> kNames = {
+    "pass", "crash", "fatal_error", "assertion", "sanitizer", "deadlock", "timeout", "error", "skipped"};
+
+std::string_view line_at(std::string_view text, std::size_t pos) {
+  std::size_t start = text.rfind('\n', pos);
+  start = start == std::string_view::npos ? 0 : start + 1;
+  std::size_t end = text.find('\n', pos);
+  if (end == std::string_view::npos) end = text.size();
+  return text.substr(start, end - start);
+}
+
+std::string first_line(std::string_view s) { return std::string(s.substr(0, s.find('\n'))); }
+
+// The last line of a Python traceback is the exception itself.
+std::string last_nonempty_line(std::string_view s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
+  std::size_t nl = s.rfind('\n');
+  return std::string(nl == std::string_view::npos ? s : s.substr(nl + 1));
+}
+}  // namespace
+
+std::string_view outcome_name(Outcome o) { return kNames[static_cast<std::size_t>(o)]; }
+
+std::optional<Outcome> outcome_from_name(std::string_view name) {
+  for (std::size_t i = 0; i < kNames.size(); ++i)
+    if (kNames[i] == name) return static_cast<Outcome>(i);
+  return std::nullopt;
+}
+
+bool is_failure(Outcome o) { return o != Outcome::pass && o != Outcome::skipped; }
+
+std::string signal_name(int sig) {
+  switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGABRT: return "SIGABRT";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGKILL: return "SIGKILL";
+    case SIGTERM: return "SIGTERM";
+    case SIGTRAP: return "SIGTRAP";
+    case SIGSYS: return "SIGSYS";
+    case SIGPIPE: return "SIGPIPE";
+    default: return fmt::format("signal {}", sig);
+  }
+}
+
+std::optional<std::string> find_fatal_error(std::string_view text) {
+  // "Fatal Python error: PyGILState_Release: thread state ... must be current"
+  auto pos = text.find("Fatal Python error: ");
+  if (pos == std::string_view::npos) return std::nullopt;
+  return std::string(line_at(text, pos).substr(0));
+}
+
+std::optional<std::string> find_assertion(std::string_view text) {
+  // glibc: "prog: Objects/listobject.c:123: list_repr: Assertion `x' failed."
+  static const std::regex glibc(R"(([^\s:]+):\d+: ([^:]+): Assertion [`'](.*)' failed\.)");
+  std::match_results<std::string_view::const_iterator> m;
+  if (std::regex_search(text.begin(), text.end(), m, glibc)) {
+    std::string file = m[1].str();
+    if (auto slash = file.rfind('/'); slash != std::string::npos) file = file.substr(slash + 1);
+    return fmt::format("{}: {}: Assertion `{}' failed", file, m[2].str(), m[3].str());
+  }
+  // CPython's _PyObject_AssertFailed: "Objects/object.c:123: _Py_Dealloc: Assertion "..." failed"
+  static const std::regex cpython(R"(([^\s:]+):\d+: ([^:]+): Assertion \"(.*)\" failed)");
+  if (std::regex_search(text.begin(), text.end(), m, cpython)) {
+    std::string file = m[1].str();
+    if (auto slash = file.rfind('/'); slash != std::string::npos) file = file.substr(slash + 1);
+    return fmt::format("{}: {}: Assertion \"{}\" failed", file, m[2].str(), m[3].str());
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> find_sanitizer_report(std::string_view text) {
+  for (std::string_view marker : {"WARNING: ThreadSanitizer: ", "ERROR: AddressSanitizer: ",
+                                  "ERROR: ThreadSanitizer: ", "runtime error: "}) {
+    auto pos = text.find(marker);
+    if (pos == std::string_view::npos) continue;
+    std::string line(line_at(text, pos));
+    // Drop the pid and addresses: "WARNING: ThreadSanitizer: data race (pid=123)".
+    static const std::regex noise(R"( \(pid=\d+\)| 0x[0-9a-f]+)");
+    return std::regex_replace(line, noise, "");
+  }
+  return std::nullopt;
+}
+
+std::string top_frames(std::string_view stacks, int count) {
+  // Our crash handler writes backtrace_symbols_fd lines: "binary(function+0x1a)[0x...]",
+  // after a marker line. Skip the handler's own frames and libc's signal trampoline.
+  auto start = stacks.find("Native stack of the crashing thread");
+  if (start == std::string_view::npos) return "";
+  std::vector<std::string> frames;
+  std::size_t pos = stacks.find('\n', start);
+  while (pos != std::string_view::npos && static_cast<int>(frames.size()) < count) {
+    std::size_t end = stacks.find('\n', pos + 1);
+    std::string_view line =
+        stacks.substr(pos + 1, (end == std::string_view::npos ? stacks.size() : end) - pos - 1);
+    pos = end;
+    if (line.empty()) break;
+    auto open = line.find('(');
+    auto plus = line.find('+', open);
+    if (open == std::string_view::npos || plus == std::string_view::npos || plus == open + 1)
+      continue;
+    std::string fn(line.substr(open + 1, plus - open - 1));
+    if (fn.find("gilrace") != std::string::npos && fn.find("crash_handler") != std::string::npos)
+      continue;
+    if (fn == "killpg" || fn == "raise" || fn == "abort" || fn == "__restore_rt" ||
+        fn == "pthread_kill" || fn == "gsignal")
+      continue;
+    frames.push_back(fn);
+  }
+  std::string out;
+  for (const auto& f : frames) out += (out.empty() ? "" : " < ") + f;
+  return out;
+}
+
+Classification classify(const Evidence& e) {
+  const std::string& err = e.stderr_text;
+  auto with_frames = [&](std::string sig) {
+    std::string frames = top_frames(e.stacks);
+    return frames.empty() ? sig : sig + " in " + frames;
+  };
+
+  if (e.stalled) return {Outcome::deadlock, "deadlock", "no heartbeat within the stall timeout"};
+  if (e.timed_out) return {Outcome::timeout, "timeout", "still running at the hard timeout"};
+
+  if (auto report = find_sanitizer_report(err))
+    return {Outcome::sanitizer, *report, *report};
+  if (e.exit_code == kSanitizerExitCode && !e.has_result)
+    return {Outcome::sanitizer, "sanitizer exit code", "exited with the sanitizer's exit code"};
+
+  bool hard_signal = e.signal == SIGSEGV || e.signal == SIGBUS || e.signal == SIGFPE ||
+                     e.signal == SIGILL;
+  if (!hard_signal && (e.signal || e.exit_code != 0)) {
+    if (auto a = find_assertion(err)) return {Outcome::assertion, *a, *a};
+    if (auto f = find_fatal_error(err)) return {Outcome::fatal_error, *f, *f};
+  }
+  if (e.signal) {
+    std::string name = signal_name(e.signal);
+    return {Outcome::crash, with_frames(name), "killed by " + name};
+  }
+  if (e.has_result) {
+    if (e.result_status == "skipped") return {Outcome::skipped, "", e.result_message};
+    if (e.result_status == "error")
+      return {Outcome::error, "error: " + last_nonempty_line(e.result_message), e.result_message};
+    if (e.exit_code == 0) return {Outcome::pass, "", ""};
+  }
+  if (e.exit_code != 0) {
+    std::string sig = fmt::format("exit code {}", e.exit_code);
+    return {Outcome::crash, sig, sig + (e.has_result ? " after the scenario passed" : "")};
+  }
+  return {Outcome::error, "error: ended without a result",
+          "the trial exited 0 without reporting a result" +
+              (err.empty() ? std::string() : ": " + first_line(err))};
+}
+
+}  // namespace gilrace

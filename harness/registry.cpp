@@ -1,0 +1,53 @@
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "harness/build_info.h"
+#include "harness/scenario.h"
+
+namespace gilrace {
+
+namespace {
+// The one piece of global mutable state: filled by static initialisers, read-only after main starts.
+std::vector<RegisteredScenario>& registry() {
+  static std::vector<RegisteredScenario> r;
+  return r;
+}
+
+std::string version_text(unsigned hex) {
+  return fmt::format("{}.{}", (hex >> 24) & 0xff, (hex >> 16) & 0xff);
+}
+}  // namespace
+
+bool register_scenario(ScenarioInfo info, ScenarioFactory make) {
+  if (info.variants.empty()) info.variants.push_back({"default", ""});
+  auto& r = registry();
+  r.push_back({std::move(info), std::move(make)});
+  std::sort(r.begin(), r.end(),
+            [](const auto& a, const auto& b) { return a.info.name < b.info.name; });
+  return true;
+}
+
+const std::vector<RegisteredScenario>& all_scenarios() { return registry(); }
+
+const RegisteredScenario* find_scenario(std::string_view name) {
+  for (const auto& s : registry())
+    if (s.info.name == name) return &s;
+  return nullptr;
+}
+
+std::string not_applicable_reason(const ScenarioInfo& info, const BuildInfo& build) {
+  const Requirements& r = info.requires_;
+  if (r.min_version && build.hexversion < r.min_version)
+    return fmt::format("needs Python >= {}, this is {}", version_text(r.min_version), build.version);
+  if (r.max_version && build.hexversion >= r.max_version)
+    return fmt::format("needs Python < {}, this is {}", version_text(r.max_version), build.version);
+  if (r.gil == GilMode::free_threaded_only && !build.free_threaded)
+    return fmt::format("needs a free-threaded build, this is {} with the GIL", build.version);
+  if (r.gil == GilMode::gil_only && build.free_threaded)
+    return fmt::format("needs a build with the GIL, this is {} free-threaded", build.version);
+  if (r.debug && !build.debug)
+    return fmt::format("needs a debug (--with-pydebug) build, this is {}", build.flavour());
+  return "";
+}
+
+}  // namespace gilrace

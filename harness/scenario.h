@@ -1,0 +1,201 @@
+// The interface every scenario implements, and the registry that finds them.
+//
+// A scenario is one file under scenarios/: a class deriving from Scenario,
+// a static info() describing it, and GILRACE_SCENARIO(Class) to register it.
+// It runs inside a trial's child process; it reports progress through the
+// Context and never prints a verdict or exits on purpose (unless exiting is
+// the thing under test).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gilrace {
+
+struct BuildInfo;
+
+// Which interpreters a scenario applies to. Checked before any trial runs,
+// so a scenario that does not apply is reported as skipped, never passed.
+enum class GilMode { any, gil_only, free_threaded_only };
+
+struct Requirements {
+  unsigned min_version = 0;  // PY_VERSION_HEX lower bound (inclusive), 0 = none
+  unsigned max_version = 0;  // PY_VERSION_HEX upper bound (exclusive), 0 = none
+  GilMode gil = GilMode::any;
+  bool debug = false;  // needs a --with-pydebug build
+};
+
+// Who starts and finalises the interpreter. Scenarios about finalisation own it.
+enum class Lifecycle { driver, scenario };
+
+struct ParamSpec {
+  std::string name;
+  std::string default_value;
+  std::string help;
+};
+
+struct Variant {
+  std::string name;
+  std::string help;
+  // The buggy pattern, shown on purpose: expected to fail, so left out of
+  // `run --all` unless `--variant all` asks for it.
+  bool naive = false;
+};
+
+struct ScenarioInfo {
+  std::string name;
+  std::string summary;
+  std::vector<std::string> references;  // "python/cpython#132948", "PyO3/pyo3#4764", ...
+  std::vector<Variant> variants;        // the first is the default; empty means one, "default"
+  std::vector<ParamSpec> params;
+  Requirements requires_;
+  Lifecycle lifecycle = Lifecycle::driver;
+  int default_threads = 4;
+  bool control = false;  // a harness self-test, not a reproduction; left out of --all
+};
+
+// Why a scenario does not apply to a build, or "" when it does.
+std::string not_applicable_reason(const ScenarioInfo& info, const BuildInfo& build);
+
+// A named counter proving a racy window was reached. Cheap to hit from any thread.
+class Probe {
+ public:
+  explicit Probe(std::string name) : name_(std::move(name)) {}
+  void hit(std::uint64_t n = 1);
+  std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  const std::string& name() const { return name_; }
+
+ private:
+  friend class Context;
+  std::string name_;
+  std::atomic<std::uint64_t> count_{0};
+  class Context* owner_ = nullptr;
+};
+
+// Thrown by a scenario when it cannot set itself up: outcome "error".
+struct ScenarioError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Thrown when a scenario discovers at run time that it does not apply
+// (for example, the GIL came back on in a free-threaded build): outcome "skipped".
+struct ScenarioSkip : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// What a trial knows and how it talks back. One per trial, owned by the driver.
+class Context {
+ public:
+  struct Settings {
+    std::string variant;
+    std::uint64_t seed = 0;
+    std::uint64_t trial = 0;
+    int threads = 0;
+    std::map<std::string, std::string> params;  // already merged with defaults
+    int message_fd = -1;                        // -1: replay in the foreground
+    int stacks_fd = -1;                         // where faulthandler writes
+  };
+  Context(const ScenarioInfo& info, Settings settings);
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  const std::string& variant() const { return s_.variant; }
+  std::uint64_t seed() const { return s_.seed; }
+  std::uint64_t trial() const { return s_.trial; }
+  int threads() const { return s_.threads; }
+
+  // Parameters, with the scenario's declared defaults filled in.
+  std::string param(std::string_view name) const;
+  long long param_int(std::string_view name) const;
+  double param_double(std::string_view name) const;
+  bool param_bool(std::string_view name) const;
+
+  // A seed for one stream of randomness (one per thread, say) within this trial.
+  std::uint64_t stream_seed(std::uint64_t stream) const;
+
+  // Progress. The supervisor calls a trial deadlocked when heartbeats stop for
+  // --stall, so call this from the loops that make progress. Thread-safe.
+  void heartbeat(std::uint64_t n = 1);
+  std::uint64_t progress() const { return progress_.load(std::memory_order_relaxed); }
+
+  // A probe by name; the reference stays valid for the trial. Thread-safe.
+  Probe& probe(std::string_view name);
+
+  // Free-form facts for the report ("gil_enabled=0", "ensure_while_finalizing=3").
+  void note(std::string_view key, std::string_view value);
+
+  // For scenarios with Lifecycle::scenario: start CPython exactly as the driver
+  // would (isolated PyConfig, harness module, faulthandler). Returns with the
+  // calling thread attached.
+  void init_python();
+
+  // Sends everything counted so far to the supervisor (also done by heartbeat).
+  void flush();
+
+  // Internal: the driver's access to the settings.
+  const Settings& settings() const { return s_; }
+  const ScenarioInfo& info() const { return info_; }
+  std::vector<std::pair<std::string, std::uint64_t>> probe_counts() const;
+  std::vector<std::pair<std::string, std::string>> notes() const;
+  void send_line(std::string_view line) const;
+
+ private:
+  friend class Probe;
+  void maybe_flush();
+  const ScenarioInfo& info_;
+  Settings s_;
+  std::atomic<std::uint64_t> progress_{0};
+  std::atomic<std::int64_t> last_send_ns_{0};
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+
+ public:
+  ~Context();
+};
+
+// What a scenario's run() returns when it finishes normally. Crashes,
+// deadlocks and sanitizer reports are classified from outside.
+struct Result {
+  enum class Status { pass, error, skipped };
+  Status status = Status::pass;
+  std::string message;
+  static Result pass() { return {}; }
+  static Result error(std::string m) { return {Status::error, std::move(m)}; }
+  static Result skipped(std::string m) { return {Status::skipped, std::move(m)}; }
+};
+
+class Scenario {
+ public:
+  virtual ~Scenario() = default;
+  // Runs in the child before CPython starts: PyImport_AppendInittab and the like.
+  virtual void before_init(Context&) {}
+  // The trial. With Lifecycle::driver the calling thread holds the GIL (is
+  // attached) on entry and must on return; with Lifecycle::scenario, CPython
+  // is not running yet and run() ends it as the scenario needs.
+  virtual Result run(Context& ctx) = 0;
+};
+
+using ScenarioFactory = std::function<std::unique_ptr<Scenario>()>;
+
+struct RegisteredScenario {
+  ScenarioInfo info;
+  ScenarioFactory make;
+};
+
+bool register_scenario(ScenarioInfo info, ScenarioFactory make);
+const std::vector<RegisteredScenario>& all_scenarios();
+const RegisteredScenario* find_scenario(std::string_view name);
+
+}  // namespace gilrace
+
+// Registers a scenario class with a static `ScenarioInfo info()`.
+#define GILRACE_SCENARIO(Class)                                                    \
+  [[maybe_unused]] static const bool gilrace_registered_##Class =                  \
+      ::gilrace::register_scenario(Class::info(), [] { return std::make_unique<Class>(); })

@@ -1,0 +1,4 @@
+#if !GILRACE_CATCH3
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+#endif
