@@ -62,6 +62,7 @@ expect_usage_error "--version and --source together" "$BUILD" --version 3.13 --s
 expect_usage_error "--patch of a missing file" "$BUILD" --version 3.13 --patch "$TMP/nope.patch"
 expect_usage_error "--version 9.9 (unknown to the archive)" "$BUILD" --version 9.9 --free-threading
 if [[ $RC == 2 && $ERR != *"9.9"* ]]; then bad "--version 9.9: the message does not name the version: $ERR"; fi
+expect_usage_error "--free-threading on a CPython older than 3.13" "$BUILD" --version 3.11 --free-threading
 expect_usage_error "build-harness.sh: unknown option" "$HARNESS" --frobnicate
 expect_usage_error "build-harness.sh: --python that does not exist" "$HARNESS" --python "$TMP/no-such-prefix"
 expect_usage_error "build-harness.sh: bad --sanitizer" "$HARNESS" --sanitizer memory
@@ -121,6 +122,12 @@ if [[ -n $FT_PREFIX ]]; then
     printf -- '--- a/README.rst\n+++ b/README.rst\n@@ -1 +1,2 @@\n+gilrace test patch\n' >"$TMP/t.patch"
     run "$BUILD" --version 3.13 --free-threading --patch "$TMP/t.patch" --print-prefix
     check "--patch changes the prefix (print-prefix exit $RC)" eval '[[ ($RC == 0 || $RC == 1) && -n $OUT && $OUT != "$FT_PREFIX" ]]'
+    # a patch that does not apply: exit 2, and no prefix appears
+    printf -- '--- a/README.rst\n+++ b/README.rst\n@@ -1,1 +1,1 @@\n-no such line in CPython\n+gilrace\n' >"$TMP/bad.patch"
+    run "$BUILD" --version 3.13 --free-threading --patch "$TMP/bad.patch"
+    check "a patch that does not apply -> exit 2: $(tail -n 1 <<<"$ERR")" eval '[[ $RC == 2 && -z $OUT && $(tail -n 1 <<<"$ERR") == *"does not apply"* ]]'
+    run "$BUILD" --version 3.13 --free-threading --patch "$TMP/bad.patch" --print-prefix
+    check "... and leaves no prefix behind" eval '[[ $RC == 1 && ! -e $OUT ]]'
     run "$BUILD" --version 3.13 --debug --free-threading --print-prefix
     check "--debug --free-threading has its own prefix: $(basename "$OUT")" eval '[[ $OUT == "$GILRACE_CACHE"/cpython/3.13.*-ft-debug-* ]]'
 fi

@@ -1,0 +1,106 @@
+#include "tests/integration/support.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace gilrace::test {
+
+namespace fs = std::filesystem;
+
+std::string temp_dir(const std::string& hint) {
+  static std::atomic<int> counter{0};
+  fs::path p = fs::path(GILRACE_TEST_TMP) /
+               (hint + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream f(path);
+  std::string line;
+  while (std::getline(f, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+Run run_gilrace(const std::vector<std::string>& args, bool with_reports) {
+  Run r;
+  r.dir = temp_dir("run");
+  std::vector<std::string> argv = {GILRACE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  if (with_reports) {
+    for (const char* opt : {"--json", "--events", "--junit", "--artifacts"}) argv.push_back(opt);
+    argv.insert(argv.end() - 3, r.dir + "/summary.json");
+    argv.insert(argv.end() - 2, r.dir + "/events.jsonl");
+    argv.insert(argv.end() - 1, r.dir + "/junit.xml");
+    argv.push_back(r.dir + "/artifacts");
+  }
+  std::string out_path = r.dir + "/stdout.txt", err_path = r.dir + "/stderr.txt";
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> cargs;
+  for (auto& a : argv) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  pid_t pid = -1;
+  auto start = std::chrono::steady_clock::now();
+  if (posix_spawn(&pid, cargs[0], &fa, nullptr, cargs.data(), environ) != 0)
+    throw std::runtime_error("cannot start gilrace");
+  posix_spawn_file_actions_destroy(&fa);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(out_path);
+  r.err = read_file(err_path);
+  if (with_reports && fs::exists(r.dir + "/summary.json"))
+    r.json = nlohmann::json::parse(read_file(r.dir + "/summary.json"));
+  return r;
+}
+
+const nlohmann::json& build() {
+  static const nlohmann::json info = [] {
+    Run r = run_gilrace({"info", "--json", "--allow-mixed-sanitizer"}, false);
+    return nlohmann::json::parse(r.out);
+  }();
+  return info;
+}
+
+bool free_threaded() { return build().value("free_threaded", false); }
+unsigned hexversion() { return build().value("hexversion", 0u); }
+
+const nlohmann::json& group(const nlohmann::json& summary, const std::string& scenario,
+                            const std::string& variant) {
+  for (const auto& g : summary.at("groups"))
+    if (g.at("scenario") == scenario && g.at("variant") == variant) return g;
+  throw std::runtime_error("no group " + scenario + "/" + variant + " in the summary");
+}
+
+std::uint64_t outcome_count(const nlohmann::json& group, const std::string& outcome) {
+  const auto& o = group.at("outcomes");
+  return o.contains(outcome) ? o.at(outcome).get<std::uint64_t>() : 0;
+}
+
+}  // namespace gilrace::test
