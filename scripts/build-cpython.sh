@@ -12,6 +12,13 @@
 #
 # Exit: 0 ok; 1 the build failed (or, with --print-prefix, not built yet);
 #       2 bad usage or configuration (one line on stderr).
+#
+# Recipe: a private copy of the source, ./configure --enable-shared
+# --without-ensurepip [flavour flags] CC=gcc|clang LDFLAGS=-Wl,-rpath,<prefix>/lib,
+# make -j, make install DESTDIR=<stage> without byte-compiling (see below), then
+# one rename into place. CC/CXX from the environment are ignored on purpose:
+# the compiler is part of the recipe (gcc, or clang for --tsan). pip is not
+# installed (python3 -m ensurepip works offline when it is wanted).
 set -euo pipefail
 
 # Bump when the build recipe changes in a way that changes the result: it is
@@ -111,6 +118,14 @@ else
     SRC_KIND=apt
     resolve_apt_source "$WANT_VERSION" "$REFRESH"
     SRC_IDENTITY="tarball:$SRC_SHA256"
+fi
+
+# Flavours this CPython does not have fail now, not after a download or build.
+IFS=. read -r v_major v_minor _ <<<"$SRC_VERSION"
+v_minor=${v_minor%%[!0-9]*}
+if [[ $v_major =~ ^[0-9]+$ && $v_minor =~ ^[0-9]+$ ]] && ((v_major == 3 && v_minor < 13)); then
+    $FT && die "CPython $SRC_VERSION has no free-threaded build (--free-threading needs 3.13+)"
+    $TSAN && die "CPython $SRC_VERSION has no --with-thread-sanitizer (--tsan needs 3.13+)"
 fi
 
 # ---------------------------------------------------------------- key, prefix
