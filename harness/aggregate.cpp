@@ -96,12 +96,14 @@ nlohmann::json GroupStats::to_json(double confidence) const {
   j["confidence"] = confidence;
   if (failures == 0 && trials > 0) j["rate_upper_bound"] = clean_upper_bound(trials, confidence);
   j["rate_text"] = describe_rate(failures, trials, confidence);
-  j["first_failure_after"] = first_failure_after ? nlohmann::json(*first_failure_after) : nlohmann::json();
+  j["first_failure_after"] =
+      first_failure_after ? nlohmann::json(*first_failure_after) : nlohmann::json();
   j["first_failure_seconds"] =
       first_failure_seconds ? nlohmann::json(*first_failure_seconds) : nlohmann::json();
   j["trial_seconds"] = trial_seconds;
   nlohmann::json probes_j = nlohmann::json::object();
-  for (const auto& [name, p] : probes) probes_j[name] = {{"total", p.total}, {"trials_hit", p.trials_hit}};
+  for (const auto& [name, p] : probes)
+    probes_j[name] = {{"total", p.total}, {"trials_hit", p.trials_hit}};
   j["probes"] = probes_j;
   nlohmann::json sigs = nlohmann::json::array();
   for (const auto& s : signatures)
@@ -136,11 +138,13 @@ GroupStats GroupStats::from_json(const nlohmann::json& j) {
   g.trial_seconds = j.value("trial_seconds", 0.0);
   if (j.contains("probes"))
     for (const auto& [name, p] : j["probes"].items())
-      g.probes[name] = {p.value("total", std::uint64_t{0}), p.value("trials_hit", std::uint64_t{0})};
+      g.probes[name] = {p.value("total", std::uint64_t{0}),
+                        p.value("trials_hit", std::uint64_t{0})};
   if (j.contains("signatures"))
     for (const auto& s : j["signatures"])
       g.signatures.push_back({s.value("id", ""), s.value("outcome", ""), s.value("signature", ""),
-                              s.value("count", std::uint64_t{0}), s.value("first_trial", std::uint64_t{0}),
+                              s.value("count", std::uint64_t{0}),
+                              s.value("first_trial", std::uint64_t{0}),
                               s.value("first_seed", std::uint64_t{0}), s.value("replay", ""),
                               s.value("detail", ""), s.value("artifacts", "")});
   return g;

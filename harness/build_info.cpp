@@ -97,8 +97,8 @@ BuildInfo probe_build_info() {
   }
   {
     py::Gil gil;
-    b.runtime_hexversion = static_cast<unsigned>(
-        std::stoul(attr_string("__import__('sys').hexversion")));
+    b.runtime_hexversion =
+        static_cast<unsigned>(std::stoul(attr_string("__import__('sys').hexversion")));
     b.gil_enabled_at_runtime = py::gil_enabled_at_runtime();
     b.config_args = attr_string("__import__('sysconfig').get_config_var('CONFIG_ARGS') or ''");
     b.python_tsan = b.config_args.find("--with-thread-sanitizer") != std::string::npos;
@@ -113,8 +113,10 @@ BuildInfo probe_build_info() {
   if (rec) {
     try {
       b.build_record = nlohmann::json::parse(rec);
-      if (b.build_record.contains("git_revision") && b.build_record["git_revision"].is_string())
-        b.source_revision = b.build_record["git_revision"].get<std::string>();
+      const auto& src = b.build_record.value("source", nlohmann::json::object());
+      if (src.is_object() && src.contains("git_revision") && src["git_revision"].is_string())
+        b.source_revision =
+            src["git_revision"].get<std::string>() + (src.value("dirty", false) ? " (dirty)" : "");
     } catch (const nlohmann::json::exception&) {
       b.build_record = {{"error", "unreadable gilrace-build.json"}};
     }

@@ -8,21 +8,21 @@
 namespace gilrace {
 
 struct BuildInfo {
-  std::string version;           // "3.13.15"
-  unsigned hexversion = 0;       // PY_VERSION_HEX of the headers
+  std::string version;              // "3.13.15"
+  unsigned hexversion = 0;          // PY_VERSION_HEX of the headers
   unsigned runtime_hexversion = 0;  // Py_Version of the loaded libpython
-  bool free_threaded = false;    // Py_GIL_DISABLED
+  bool free_threaded = false;       // Py_GIL_DISABLED
   bool gil_enabled_at_runtime = true;
-  bool debug = false;            // Py_DEBUG
-  bool python_tsan = false;      // libpython built --with-thread-sanitizer
-  bool gilrace_tsan = false;     // gilrace itself built with -fsanitize=thread
-  std::string python_compiler;   // platform.python_compiler()
+  bool debug = false;           // Py_DEBUG
+  bool python_tsan = false;     // libpython built --with-thread-sanitizer
+  bool gilrace_tsan = false;    // gilrace itself built with -fsanitize=thread
+  std::string python_compiler;  // platform.python_compiler()
   std::string gilrace_compiler;
   std::string config_args;
-  std::string prefix;            // sys.prefix
-  std::string executable;        // the python3 of that prefix, for scripts
-  std::string source_revision;   // from <prefix>/gilrace-build.json, when built from git
-  nlohmann::json build_record;   // <prefix>/gilrace-build.json as written by build-cpython.sh
+  std::string prefix;           // sys.prefix
+  std::string executable;       // the python3 of that prefix, for scripts
+  std::string source_revision;  // from <prefix>/gilrace-build.json, when built from git
+  nlohmann::json build_record;  // <prefix>/gilrace-build.json as written by build-cpython.sh
 
   // "3.13.15 free-threaded debug tsan" and the like.
   std::string flavour() const;

@@ -1,11 +1,12 @@
 #include "harness/cli.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
-#include <fmt/format.h>
 #include <iostream>
 
 #include "harness/build_info.h"
@@ -50,7 +51,8 @@ void check_variant(const RegisteredScenario& s, const std::string& v) {
     if (var.name == v) return;
   std::string known;
   for (const auto& var : s.info.variants) known += (known.empty() ? "" : ", ") + var.name;
-  throw UsageError(fmt::format("scenario {} has no variant '{}' (it has: {})", s.info.name, v, known));
+  throw UsageError(
+      fmt::format("scenario {} has no variant '{}' (it has: {})", s.info.name, v, known));
 }
 
 std::map<std::string, std::string> params_for(const RegisteredScenario& s,
@@ -63,10 +65,18 @@ std::map<std::string, std::string> params_for(const RegisteredScenario& s,
     if (declared)
       out[k] = v;
     else if (strict)
-      throw UsageError(fmt::format("scenario {} has no parameter '{}' (see 'gilrace list')",
-                                   s.info.name, k));
+      throw UsageError(
+          fmt::format("scenario {} has no parameter '{}' (see 'gilrace list')", s.info.name, k));
   }
   return out;
+}
+
+// The scenario's own check of its parameters, or "" (see ScenarioInfo::validate).
+std::string invalid_params_reason(const RegisteredScenario& s,
+                                  const std::map<std::string, std::string>& given) {
+  if (!s.info.validate) return "";
+  std::string why = s.info.validate(merged_params(s.info, given));
+  return why.empty() ? "" : fmt::format("{}: {}", s.info.name, why);
 }
 
 TrialSpec make_spec(const TrialArgs& a) {
@@ -88,10 +98,10 @@ TrialSpec make_spec(const TrialArgs& a) {
 // gives false reports and misses races.
 void preflight(const BuildInfo& b, bool allow_mixed) {
   if (b.runtime_hexversion && (b.runtime_hexversion >> 16) != (b.hexversion >> 16))
-    throw UsageError(fmt::format(
-        "gilrace was compiled against Python {} but loaded libpython {:x}: rebuild it "
-        "(scripts/build-harness.sh)",
-        b.version, b.runtime_hexversion));
+    throw UsageError(
+        fmt::format("gilrace was compiled against Python {} but loaded libpython {:x}: rebuild it "
+                    "(scripts/build-harness.sh)",
+                    b.version, b.runtime_hexversion));
   if (!allow_mixed && b.python_tsan != b.gilrace_tsan)
     throw UsageError(b.gilrace_tsan
                          ? "gilrace is built with ThreadSanitizer but libpython is not: use a "
@@ -108,7 +118,8 @@ void require_writable_file(const std::string& path, const char* option) {
   if (!fs::is_directory(dir))
     throw UsageError(fmt::format("{} {}: directory {} does not exist", option, path, dir.string()));
   if (::access(dir.c_str(), W_OK) != 0)
-    throw UsageError(fmt::format("{} {}: directory {} is not writable", option, path, dir.string()));
+    throw UsageError(
+        fmt::format("{} {}: directory {} is not writable", option, path, dir.string()));
 }
 
 int cmd_list(bool json) {
@@ -182,15 +193,17 @@ struct RunArgs {
 
 class RunSink : public TrialSink {
  public:
-  RunSink(RunReport& report, EventsWriter& events, ArtifactWriter& artifacts, ProgressLine& progress,
-          std::uint64_t total)
+  RunSink(RunReport& report, EventsWriter& events, ArtifactWriter& artifacts,
+          ProgressLine& progress, std::uint64_t total)
       : r_(report), events_(events), artifacts_(artifacts), progress_(progress), total_(total) {
     start_ = std::chrono::steady_clock::now();
   }
   void on_trial(const TrialResult& t) override {
     SignatureStats* sig = r_.aggregate.add(t, elapsed());
-    if (sig && sig->artifacts.empty()) sig->artifacts = artifacts_.write(t, *sig, r_.build);
-    else if (sig) artifacts_.write(t, *sig, r_.build);
+    if (sig && sig->artifacts.empty())
+      sig->artifacts = artifacts_.write(t, *sig, r_.build);
+    else if (sig)
+      artifacts_.write(t, *sig, r_.build);
     events_.trial(t, sig);
     ++done_;
     on_tick(0);
@@ -272,6 +285,10 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
     std::string reason = not_applicable_reason(s->info, report.build);
     if (!reason.empty() && !a.all)
       throw UsageError(fmt::format("{} does not apply to this build: {}", s->info.name, reason));
+    if (reason.empty()) {
+      reason = invalid_params_reason(*s, params_for(*s, given, !a.all));
+      if (!reason.empty() && !a.all) throw UsageError(reason);
+    }
     std::vector<std::string> variants;
     for (const auto& v : s->info.variants) {
       bool wanted = a.variant.empty() ? (a.all ? !v.naive : &v == &s->info.variants.front())
@@ -279,7 +296,7 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
       if (wanted) variants.push_back(v.name);
     }
     for (const auto& v : variants) {
-      Group g{s, v, threads, params_for(*s, given, !a.all), reason};
+      Group g{s, v, threads, params_for(*s, given, false), reason};
       GroupStats& gs = report.aggregate.group(s->info.name, v);
       gs.references = s->info.references;
       gs.params = g.params;
@@ -325,11 +342,11 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   std::uint64_t runnable = 0;
   for (const auto& g : o.groups)
     if (g.skip_reason.empty()) ++runnable;
-  std::uint64_t per_group =
-      meta.repeat ? (meta.repeat - static_cast<std::uint64_t>(meta.shard_index) +
-                     static_cast<std::uint64_t>(meta.shard_count) - 1) /
-                        static_cast<std::uint64_t>(meta.shard_count)
-                  : 0;
+  std::uint64_t per_group = meta.repeat
+                                ? (meta.repeat - static_cast<std::uint64_t>(meta.shard_index) +
+                                   static_cast<std::uint64_t>(meta.shard_count) - 1) /
+                                      static_cast<std::uint64_t>(meta.shard_count)
+                                : 0;
   events.start(report);
   RunSink sink(report, events, artifacts, progress, per_group * runnable);
   report.end = run_trials(o, sink);
@@ -351,8 +368,8 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   if (!a.junit.empty()) write_file_atomic(a.junit, junit_xml(report));
   fmt::print("{}", text_summary(report));
   if (meta.expect == "fail")
-    fmt::print("expected failures: {}\n", all_reproduced ? "every scenario reproduced"
-                                                         : "some scenario did not reproduce");
+    fmt::print("expected failures: {}\n",
+               all_reproduced ? "every scenario reproduced" : "some scenario did not reproduce");
   std::fflush(stdout);
   return report.exit_code;
 }
@@ -365,6 +382,8 @@ int cmd_trial(const TrialArgs& a, bool foreground) {
     std::string reason = not_applicable_reason(s.info, b);
     if (!reason.empty())
       throw UsageError(fmt::format("{} does not apply to this build: {}", s.info.name, reason));
+    if (std::string why = invalid_params_reason(s, spec.params); !why.empty())
+      throw UsageError(why);
     fmt::print(stderr, "gilrace: replaying {} (seed {})\n", replay_command(spec),
                derive_seed(spec.base_seed, spec.scenario, spec.variant, spec.trial));
     return run_trial(s, spec, -1, STDERR_FILENO);
@@ -376,7 +395,8 @@ int cmd_trial(const TrialArgs& a, bool foreground) {
 
 int cli_main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
-  CLI::App app{"gilrace: reproduce concurrency crashes and deadlocks between native threads and CPython"};
+  CLI::App app{
+      "gilrace: reproduce concurrency crashes and deadlocks between native threads and CPython"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(GILRACE_VERSION));
 
@@ -422,6 +442,11 @@ int cli_main(int argc, char** argv) {
   add_trial_options(trial, trial_args_);
 
   try {
+    auto known = {"list", "info", "run", "replay", "__trial"};
+    if (argc > 1 && argv[1][0] != '-' &&
+        std::find(known.begin(), known.end(), std::string_view(argv[1])) == known.end())
+      throw UsageError(
+          fmt::format("unknown command '{}' (commands: list, info, run, replay)", argv[1]));
     app.parse(argc, argv);
     if (*trial) return cmd_trial(trial_args_, false);
     if (*list) return cmd_list(json);

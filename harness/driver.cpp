@@ -2,13 +2,13 @@
 
 #include <Python.h>
 #include <execinfo.h>
+#include <fmt/format.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fmt/format.h>
 
 #include "harness/embed.h"
 #include "harness/messages.h"
@@ -49,7 +49,7 @@ void install_crash_handler(int fd) {
   g_crash_fd = fd;
   void* prime[2];
   backtrace(prime, 2);
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = crash_handler;
   sa.sa_flags = SA_NODEFER | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
@@ -79,9 +79,12 @@ Result run_guarded(Scenario& scenario, Context& ctx) {
 
 std::string_view status_name(Result::Status s) {
   switch (s) {
-    case Result::Status::pass: return "pass";
-    case Result::Status::error: return "error";
-    case Result::Status::skipped: return "skipped";
+    case Result::Status::pass:
+      return "pass";
+    case Result::Status::error:
+      return "error";
+    case Result::Status::skipped:
+      return "skipped";
   }
   return "error";
 }

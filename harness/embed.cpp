@@ -81,7 +81,9 @@ PyModuleDef module_def = {PyModuleDef_HEAD_INIT,
                           nullptr,
                           nullptr};
 
-PyObject* init_module() { return PyModuleDef_Init(&module_def); }
+PyObject* init_module() {
+  return PyModuleDef_Init(&module_def);
+}
 
 }  // namespace
 

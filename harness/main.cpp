@@ -1,3 +1,5 @@
 #include "harness/cli.h"
 
-int main(int argc, char** argv) { return gilrace::cli_main(argc, argv); }
+int main(int argc, char** argv) {
+  return gilrace::cli_main(argc, argv);
+}

@@ -1,9 +1,11 @@
 #include "harness/outcome.h"
 
+#include <cxxabi.h>
 #include <fmt/format.h>
 
 #include <array>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <regex>
 #include <vector>
@@ -11,8 +13,9 @@
 namespace gilrace {
 
 namespace {
-constexpr std::array<std::string_view, 9> kNames = {
-    "pass", "crash", "fatal_error", "assertion", "sanitizer", "deadlock", "timeout", "error", "skipped"};
+constexpr std::array<std::string_view, 9> kNames = {"pass",      "crash",     "fatal_error",
+                                                    "assertion", "sanitizer", "deadlock",
+                                                    "timeout",   "error",     "skipped"};
 
 std::string_view line_at(std::string_view text, std::size_t pos) {
   std::size_t start = text.rfind('\n', pos);
@@ -22,7 +25,9 @@ std::string_view line_at(std::string_view text, std::size_t pos) {
   return text.substr(start, end - start);
 }
 
-std::string first_line(std::string_view s) { return std::string(s.substr(0, s.find('\n'))); }
+std::string first_line(std::string_view s) {
+  return std::string(s.substr(0, s.find('\n')));
+}
 
 // The last line of a Python traceback is the exception itself.
 std::string last_nonempty_line(std::string_view s) {
@@ -32,7 +37,9 @@ std::string last_nonempty_line(std::string_view s) {
 }
 }  // namespace
 
-std::string_view outcome_name(Outcome o) { return kNames[static_cast<std::size_t>(o)]; }
+std::string_view outcome_name(Outcome o) {
+  return kNames[static_cast<std::size_t>(o)];
+}
 
 std::optional<Outcome> outcome_from_name(std::string_view name) {
   for (std::size_t i = 0; i < kNames.size(); ++i)
@@ -40,21 +47,34 @@ std::optional<Outcome> outcome_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-bool is_failure(Outcome o) { return o != Outcome::pass && o != Outcome::skipped; }
+bool is_failure(Outcome o) {
+  return o != Outcome::pass && o != Outcome::skipped;
+}
 
 std::string signal_name(int sig) {
   switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGABRT: return "SIGABRT";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGSYS: return "SIGSYS";
-    case SIGPIPE: return "SIGPIPE";
-    default: return fmt::format("signal {}", sig);
+    case SIGSEGV:
+      return "SIGSEGV";
+    case SIGBUS:
+      return "SIGBUS";
+    case SIGABRT:
+      return "SIGABRT";
+    case SIGFPE:
+      return "SIGFPE";
+    case SIGILL:
+      return "SIGILL";
+    case SIGKILL:
+      return "SIGKILL";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGTRAP:
+      return "SIGTRAP";
+    case SIGSYS:
+      return "SIGSYS";
+    case SIGPIPE:
+      return "SIGPIPE";
+    default:
+      return fmt::format("signal {}", sig);
   }
 }
 
@@ -97,9 +117,48 @@ std::optional<std::string> find_sanitizer_report(std::string_view text) {
   return std::nullopt;
 }
 
+std::string demangle(std::string_view symbol) {
+  std::string s(symbol);
+  int status = 0;
+  char* d = abi::__cxa_demangle(s.c_str(), nullptr, nullptr, &status);
+  if (status == 0 && d) {
+    s = d;
+    std::free(d);
+  }
+  // Keep "ns::Class::method", drop the parameter list: signatures must not
+  // change when a signature's types are spelled differently.
+  for (std::size_t at; (at = s.find("(anonymous namespace)")) != std::string::npos;)
+    s.replace(at, 21, "{anon}");
+  if (auto paren = s.find('('); paren != std::string::npos && paren > 0) s.resize(paren);
+  return s;
+}
+
+namespace {
+// Frames of the harness itself and of signal delivery say nothing about the failure.
+bool is_noise_frame(const std::string& fn) {
+  static const char* const noise[] = {"gilrace::run_trial",
+                                      "gilrace::cli_main",
+                                      "main",
+                                      "__libc_start_main",
+                                      "__libc_start_call_main",
+                                      "_start",
+                                      "raise",
+                                      "abort",
+                                      "gsignal",
+                                      "pthread_kill",
+                                      "__pthread_kill_implementation",
+                                      "__restore_rt",
+                                      "killpg"};
+  for (const char* n : noise)
+    if (fn == n) return true;
+  return fn.find("crash_handler") != std::string::npos ||
+         fn.find("run_guarded") != std::string::npos;
+}
+}  // namespace
+
 std::string top_frames(std::string_view stacks, int count) {
-  // Our crash handler writes backtrace_symbols_fd lines: "binary(function+0x1a)[0x...]",
-  // after a marker line. Skip the handler's own frames and libc's signal trampoline.
+  // Our crash handler writes backtrace_symbols_fd lines, "binary(function+0x1a)[0x...]",
+  // after a marker line. Frames without a symbol are skipped.
   auto start = stacks.find("Native stack of the crashing thread");
   if (start == std::string_view::npos) return "";
   std::vector<std::string> frames;
@@ -114,12 +173,9 @@ std::string top_frames(std::string_view stacks, int count) {
     auto plus = line.find('+', open);
     if (open == std::string_view::npos || plus == std::string_view::npos || plus == open + 1)
       continue;
-    std::string fn(line.substr(open + 1, plus - open - 1));
-    if (fn.find("gilrace") != std::string::npos && fn.find("crash_handler") != std::string::npos)
-      continue;
-    if (fn == "killpg" || fn == "raise" || fn == "abort" || fn == "__restore_rt" ||
-        fn == "pthread_kill" || fn == "gsignal")
-      continue;
+    std::string fn = demangle(line.substr(open + 1, plus - open - 1));
+    if (is_noise_frame(fn)) continue;
+    if (!frames.empty() && frames.back() == fn) continue;
     frames.push_back(fn);
   }
   std::string out;
@@ -137,13 +193,12 @@ Classification classify(const Evidence& e) {
   if (e.stalled) return {Outcome::deadlock, "deadlock", "no heartbeat within the stall timeout"};
   if (e.timed_out) return {Outcome::timeout, "timeout", "still running at the hard timeout"};
 
-  if (auto report = find_sanitizer_report(err))
-    return {Outcome::sanitizer, *report, *report};
+  if (auto report = find_sanitizer_report(err)) return {Outcome::sanitizer, *report, *report};
   if (e.exit_code == kSanitizerExitCode && !e.has_result)
     return {Outcome::sanitizer, "sanitizer exit code", "exited with the sanitizer's exit code"};
 
-  bool hard_signal = e.signal == SIGSEGV || e.signal == SIGBUS || e.signal == SIGFPE ||
-                     e.signal == SIGILL;
+  bool hard_signal =
+      e.signal == SIGSEGV || e.signal == SIGBUS || e.signal == SIGFPE || e.signal == SIGILL;
   if (!hard_signal && (e.signal || e.exit_code != 0)) {
     if (auto a = find_assertion(err)) return {Outcome::assertion, *a, *a};
     if (auto f = find_fatal_error(err)) return {Outcome::fatal_error, *f, *f};

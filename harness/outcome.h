@@ -8,7 +8,17 @@
 
 namespace gilrace {
 
-enum class Outcome { pass, crash, fatal_error, assertion, sanitizer, deadlock, timeout, error, skipped };
+enum class Outcome {
+  pass,
+  crash,
+  fatal_error,
+  assertion,
+  sanitizer,
+  deadlock,
+  timeout,
+  error,
+  skipped
+};
 
 std::string_view outcome_name(Outcome o);
 std::optional<Outcome> outcome_from_name(std::string_view name);
@@ -46,5 +56,7 @@ std::optional<std::string> find_assertion(std::string_view text);
 std::optional<std::string> find_sanitizer_report(std::string_view text);
 // The first few telling function names of the crashing thread's native stack.
 std::string top_frames(std::string_view stacks, int count = 3);
+// A C++ symbol demangled, without its parameter list.
+std::string demangle(std::string_view symbol);
 
 }  // namespace gilrace

@@ -39,8 +39,8 @@ double parse_duration(std::string_view text, std::string_view what) {
   }
   double v = 0;
   if (scale == 0 || !to_double(number, v) || v < 0)
-    throw UsageError(fmt::format(
-        "{} must be a duration such as 90s, 10m, 2h or 500ms, got '{}'", what, text));
+    throw UsageError(
+        fmt::format("{} must be a duration such as 90s, 10m, 2h or 500ms, got '{}'", what, text));
   return v * scale;
 }
 

@@ -19,8 +19,7 @@ std::string format_current_exception() {
   std::string text = to_string(exc.get());
   Ref tb_mod = Ref::steal(PyImport_ImportModule("traceback"));
   if (tb_mod) {
-    Ref lines = Ref::steal(
-        PyObject_CallMethod(tb_mod.get(), "format_exception", "O", exc.get()));
+    Ref lines = Ref::steal(PyObject_CallMethod(tb_mod.get(), "format_exception", "O", exc.get()));
     if (lines) {
       Ref empty = Ref::steal(PyUnicode_FromString(""));
       Ref joined = Ref::steal(PyUnicode_Join(empty.get(), lines.get()));
@@ -47,7 +46,9 @@ Ref run_code(const std::string& source, const std::string& filename) {
   return globals;
 }
 
-Ref import(const char* name) { return check(PyImport_ImportModule(name)); }
+Ref import(const char* name) {
+  return check(PyImport_ImportModule(name));
+}
 
 std::string to_string(PyObject* obj) {
   Ref s = Ref::steal(PyObject_Str(obj));

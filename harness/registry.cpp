@@ -1,5 +1,6 @@
-#include <algorithm>
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "harness/build_info.h"
 #include "harness/scenario.h"
@@ -7,7 +8,8 @@
 namespace gilrace {
 
 namespace {
-// The one piece of global mutable state: filled by static initialisers, read-only after main starts.
+// The one piece of global mutable state: filled by static initialisers, read-only after main
+// starts.
 std::vector<RegisteredScenario>& registry() {
   static std::vector<RegisteredScenario> r;
   return r;
@@ -27,7 +29,9 @@ bool register_scenario(ScenarioInfo info, ScenarioFactory make) {
   return true;
 }
 
-const std::vector<RegisteredScenario>& all_scenarios() { return registry(); }
+const std::vector<RegisteredScenario>& all_scenarios() {
+  return registry();
+}
 
 const RegisteredScenario* find_scenario(std::string_view name) {
   for (const auto& s : registry())
@@ -38,7 +42,8 @@ const RegisteredScenario* find_scenario(std::string_view name) {
 std::string not_applicable_reason(const ScenarioInfo& info, const BuildInfo& build) {
   const Requirements& r = info.requires_;
   if (r.min_version && build.hexversion < r.min_version)
-    return fmt::format("needs Python >= {}, this is {}", version_text(r.min_version), build.version);
+    return fmt::format("needs Python >= {}, this is {}", version_text(r.min_version),
+                       build.version);
   if (r.max_version && build.hexversion >= r.max_version)
     return fmt::format("needs Python < {}, this is {}", version_text(r.max_version), build.version);
   if (r.gil == GilMode::free_threaded_only && !build.free_threaded)

@@ -1,6 +1,7 @@
 #include "harness/report.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,7 +10,6 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <stdexcept>
 
@@ -29,10 +29,10 @@ std::string now_iso8601() {
 }
 
 static nlohmann::json meta_json(const RunMeta& m) {
-  return {{"started_at", m.started_at}, {"seed", m.base_seed},   {"command", m.command},
-          {"repeat", m.repeat},         {"duration", m.duration}, {"jobs", m.jobs},
-          {"timeout", m.timeout},       {"stall", m.stall},       {"shard_index", m.shard_index},
-          {"shard_count", m.shard_count}, {"expect", m.expect},  {"confidence", m.confidence}};
+  return {{"started_at", m.started_at},   {"seed", m.base_seed},    {"command", m.command},
+          {"repeat", m.repeat},           {"duration", m.duration}, {"jobs", m.jobs},
+          {"timeout", m.timeout},         {"stall", m.stall},       {"shard_index", m.shard_index},
+          {"shard_count", m.shard_count}, {"expect", m.expect},     {"confidence", m.confidence}};
 }
 
 nlohmann::json summary_json(const RunReport& r) {
@@ -48,6 +48,7 @@ nlohmann::json summary_json(const RunReport& r) {
                           : nlohmann::json();
   j["run"]["stopped_early"] = r.end.stopped_early;
   j["run"]["abandoned_trials"] = r.end.abandoned;
+  j["run"]["supervisor_peak_rss_kb"] = r.end.peak_rss_kb;
   nlohmann::json groups = nlohmann::json::array();
   for (const auto& g : r.aggregate.groups()) groups.push_back(g.to_json(r.meta.confidence));
   j["groups"] = groups;
@@ -62,11 +63,21 @@ static std::string xml_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         // XML 1.0 forbids most control characters, which crash dumps contain.
         if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r')
@@ -140,7 +151,8 @@ std::string text_summary(const RunReport& r) {
   if (r.end.interrupted)
     s += fmt::format("interrupted: {} running trial(s) abandoned; results below are partial\n",
                      r.end.abandoned);
-  if (r.end.budget_exhausted) s += fmt::format("time budget of {:.0f} s used up\n", r.meta.duration);
+  if (r.end.budget_exhausted)
+    s += fmt::format("time budget of {:.0f} s used up\n", r.meta.duration);
   if (r.end.stopped_early) s += "stopped early: --stop-after reached\n";
   std::size_t width = 24;
   for (const auto& g : r.aggregate.groups()) width = std::max(width, g.key().size() + 2);
@@ -153,8 +165,8 @@ std::string text_summary(const RunReport& r) {
     s += fmt::format("{:<{}}{:>8}{:>8}  {}\n", g.key(), width, g.trials, g.failures,
                      describe_rate(g.failures, g.trials, r.meta.confidence));
     for (const auto& [name, p] : g.probes)
-      s += fmt::format("    probe {}: hit in {}/{} trials ({} hits)\n", name, p.trials_hit, g.trials,
-                       p.total);
+      s += fmt::format("    probe {}: hit in {}/{} trials ({} hits)\n", name, p.trials_hit,
+                       g.trials, p.total);
     for (const auto& sig : g.signatures) {
       s += fmt::format("    {} x {}: {} [{}]\n", sig.count, sig.outcome, sig.signature, sig.id);
       s += fmt::format("      replay: {}\n", sig.replay);
@@ -170,7 +182,8 @@ void write_file_atomic(const std::string& path, const std::string& content) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+    if (!f)
+      throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
     f << content;
     if (!f.flush()) throw std::runtime_error(fmt::format("cannot write {}", path));
   }
@@ -180,7 +193,8 @@ void write_file_atomic(const std::string& path, const std::string& content) {
 
 EventsWriter::EventsWriter(const std::string& path) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  if (fd_ < 0)
+    throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
 }
 
 EventsWriter::~EventsWriter() {
@@ -229,7 +243,9 @@ nlohmann::json trial_json(const TrialResult& t, const SignatureStats* sig) {
   return j;
 }
 
-void EventsWriter::trial(const TrialResult& t, const SignatureStats* sig) { line(trial_json(t, sig)); }
+void EventsWriter::trial(const TrialResult& t, const SignatureStats* sig) {
+  line(trial_json(t, sig));
+}
 
 void EventsWriter::end(const RunReport& r) {
   line({{"type", "end"},
@@ -264,7 +280,8 @@ std::string ArtifactWriter::write(const TrialResult& t, const SignatureStats& si
   put("replay.sh", fmt::format("#!/bin/sh\n# {}: {}\nexec {}{}\n", sig.outcome, sig.signature,
                                "\"${GILRACE:-gilrace}\"",
                                replay_command(t.spec).substr(std::string("gilrace").size())));
-  fs::permissions(dir / "replay.sh", fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+  fs::permissions(dir / "replay.sh",
+                  fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
                   fs::perm_options::add, ec);
   return dir.string();
 }

@@ -59,6 +59,11 @@ struct ScenarioInfo {
   Lifecycle lifecycle = Lifecycle::driver;
   int default_threads = 4;
   bool control = false;  // a harness self-test, not a reproduction; left out of --all
+  // Optional: checks the parameters (merged with the declared defaults) before
+  // any trial runs, in the process the user started (`run`, `replay`). Returns ""
+  // when they are usable, else one line saying why not: gilrace then exits 2 with
+  // it when the scenario was named, or reports it as skipped under `run --all`.
+  std::function<std::string(const std::map<std::string, std::string>&)> validate;
 };
 
 // Why a scenario does not apply to a build, or "" when it does.
@@ -196,6 +201,6 @@ const RegisteredScenario* find_scenario(std::string_view name);
 }  // namespace gilrace
 
 // Registers a scenario class with a static `ScenarioInfo info()`.
-#define GILRACE_SCENARIO(Class)                                                    \
-  [[maybe_unused]] static const bool gilrace_registered_##Class =                  \
+#define GILRACE_SCENARIO(Class)                                   \
+  [[maybe_unused]] static const bool gilrace_registered_##Class = \
       ::gilrace::register_scenario(Class::info(), [] { return std::make_unique<Class>(); })

@@ -53,8 +53,8 @@ std::string describe_rate(std::uint64_t failures, std::uint64_t trials, double c
   int conf = static_cast<int>(std::lround(confidence * 100));
   if (trials == 0) return "no trials";
   if (failures == 0)
-    return fmt::format("0/{}: rate < {} at {}%", trials, percent(clean_upper_bound(trials, confidence)),
-                       conf);
+    return fmt::format("0/{}: rate < {} at {}%", trials,
+                       percent(clean_upper_bound(trials, confidence)), conf);
   Interval ci = wilson_interval(failures, trials, confidence);
   return fmt::format("{}/{} = {} [{}, {}] at {}%", failures, trials,
                      percent(static_cast<double>(failures) / static_cast<double>(trials)),

@@ -1,17 +1,18 @@
 #include "harness/supervisor.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fmt/format.h>
 #include <stdexcept>
 #include <utility>
 
@@ -49,7 +50,7 @@ class SignalScope {
  public:
   SignalScope() {
     if (pipe2(g_wake, O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error("pipe2 failed");
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
@@ -63,7 +64,7 @@ class SignalScope {
   }
 
  private:
-  struct sigaction old_[NSIG]{};
+  struct sigaction old_[NSIG] {};
 };
 
 // A file descriptor that closes itself.
@@ -211,7 +212,8 @@ std::string run_capture(const std::vector<std::string>& argv, double limit) {
   wr.reset();
   if (rc != 0) return fmt::format("could not start {}: {}", argv[0], std::strerror(rc));
   std::string out;
-  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limit));
+  auto deadline = Clock::now() +
+                  std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limit));
   for (;;) {
     int wait_ms = static_cast<int>(std::max(0.0, seconds_between(Clock::now(), deadline)) * 1000);
     pollfd p{rd.get(), POLLIN, 0};
@@ -237,10 +239,10 @@ std::string run_capture(const std::vector<std::string>& argv, double limit) {
 std::string gdb_stacks(pid_t pid) {
   static const std::string gdb = find_in_path("gdb");
   if (gdb.empty()) return "native stacks: not captured (gdb is not installed)\n";
-  std::string out = run_capture({gdb, "-p", std::to_string(pid), "-batch", "-nx", "-q", "-ex",
-                                 "set pagination off", "-ex", "info threads", "-ex",
-                                 "thread apply all bt"},
-                                20.0);
+  std::string out =
+      run_capture({gdb, "-p", std::to_string(pid), "-batch", "-nx", "-q", "-ex",
+                   "set pagination off", "-ex", "info threads", "-ex", "thread apply all bt"},
+                  20.0);
   if (out.find("ptrace: Operation not permitted") != std::string::npos)
     return "native stacks: not captured (ptrace is not permitted here)\n" + out;
   return out;
@@ -248,7 +250,8 @@ std::string gdb_stacks(pid_t pid) {
 
 class Supervisor {
  public:
-  Supervisor(const RunOptions& o, TrialSink& sink) : o_(o), sink_(sink), launched_(o.groups.size(), 0) {
+  Supervisor(const RunOptions& o, TrialSink& sink)
+      : o_(o), sink_(sink), launched_(o.groups.size(), 0) {
     exe_ = self_executable();
     for (const auto& [k, v] : o_.environment) env_overrides_.push_back(k + "=" + v);
     for (char** e = environ; *e; ++e) {
@@ -278,6 +281,8 @@ class Supervisor {
     }
     end_.wall_seconds = seconds_between(start_, Clock::now());
     end_.interrupt_signal = g_interrupt;
+    rusage self{};
+    if (getrusage(RUSAGE_SELF, &self) == 0) end_.peak_rss_kb = self.ru_maxrss;
     return end_;
   }
 
@@ -298,7 +303,8 @@ class Supervisor {
   }
 
   std::uint64_t index_of(std::size_t /*group*/, std::uint64_t nth) const {
-    return static_cast<std::uint64_t>(o_.shard_index) + nth * static_cast<std::uint64_t>(o_.shard_count);
+    return static_cast<std::uint64_t>(o_.shard_index) +
+           nth * static_cast<std::uint64_t>(o_.shard_count);
   }
 
   void launch_what_fits() {
@@ -314,7 +320,7 @@ class Supervisor {
       auto g = next_group();
       if (!g) return;
       const Group& group = o_.groups[*g];
-      TrialSpec spec{group.scenario->info.name, group.variant, o_.base_seed,
+      TrialSpec spec{group.scenario->info.name,   group.variant, o_.base_seed,
                      index_of(*g, launched_[*g]), group.threads, group.params};
       ++launched_[*g];
       spawn(std::move(spec), *g);
@@ -334,7 +340,8 @@ class Supervisor {
     for (int fd : {p_out[0], p_err[0], p_msg[0]}) fcntl(fd, F_SETFL, O_NONBLOCK);
     Fd out_w = high_fd(p_out[1]), err_w = high_fd(p_err[1]), msg_w = high_fd(p_msg[1]);
     int mfd = memfd_create("gilrace-stacks", MFD_CLOEXEC);
-    if (mfd < 0) throw std::runtime_error(fmt::format("memfd_create failed: {}", std::strerror(errno)));
+    if (mfd < 0)
+      throw std::runtime_error(fmt::format("memfd_create failed: {}", std::strerror(errno)));
     r->stacks = high_fd(mfd);
 
     posix_spawn_file_actions_t fa;
@@ -347,8 +354,8 @@ class Supervisor {
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     // Its own process group, so one kill takes the trial and anything it started.
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setpgroup(&attr, 0);
     sigset_t none, all;
     sigemptyset(&none);
@@ -368,7 +375,8 @@ class Supervisor {
     int rc = posix_spawn(&r->pid, exe_.c_str(), &fa, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
-    if (rc != 0) throw std::runtime_error(fmt::format("cannot start a trial: {}", std::strerror(rc)));
+    if (rc != 0)
+      throw std::runtime_error(fmt::format("cannot start a trial: {}", std::strerror(rc)));
     r->start = r->last_progress = Clock::now();
     running_.push_back(std::move(r));
   }
@@ -401,8 +409,10 @@ class Supervisor {
   }
 
   void read_pipes(Running& r) {
-    if (r.out && !drain(r.out.get(), [&](std::string_view d) { r.out_tail.append(d); })) r.out.reset();
-    if (r.err && !drain(r.err.get(), [&](std::string_view d) { r.err_tail.append(d); })) r.err.reset();
+    if (r.out && !drain(r.out.get(), [&](std::string_view d) { r.out_tail.append(d); }))
+      r.out.reset();
+    if (r.err && !drain(r.err.get(), [&](std::string_view d) { r.err_tail.append(d); }))
+      r.err.reset();
     if (r.msg && !drain(r.msg.get(), [&](std::string_view d) {
           r.msg_partial.append(d);
           std::size_t nl;
@@ -465,7 +475,8 @@ class Supervisor {
       }
       read_pipes(r);
       TrialResult result = make_result(r);
-      bool failed = o_.counts_as_failure ? o_.counts_as_failure(result) : is_failure(result.outcome);
+      bool failed =
+          o_.counts_as_failure ? o_.counts_as_failure(result) : is_failure(result.outcome);
       if (failed) ++failures_;
       it = running_.erase(it);
       sink_.on_trial(result);

@@ -35,8 +35,8 @@ struct RunOptions {
   std::uint64_t stop_after = 0;  // stop launching after this many failures; 0: never
   int shard_index = 0;
   int shard_count = 1;
-  bool native_stacks = true;                         // gdb on a stall
-  std::map<std::string, std::string> environment;    // set in every child
+  bool native_stacks = true;                                  // gdb on a stall
+  std::map<std::string, std::string> environment;             // set in every child
   std::function<bool(const TrialResult&)> counts_as_failure;  // default: is_failure
 };
 
@@ -50,11 +50,12 @@ class TrialSink {
 
 struct RunEnd {
   double wall_seconds = 0;
-  bool interrupted = false;      // SIGINT / SIGTERM
+  bool interrupted = false;  // SIGINT / SIGTERM
   int interrupt_signal = 0;
   bool budget_exhausted = false;  // --duration ran out
   bool stopped_early = false;     // --stop-after reached
   std::uint64_t abandoned = 0;    // trials killed unfinished by an interrupt
+  long peak_rss_kb = 0;           // the supervisor's own, children not included
 };
 
 RunEnd run_trials(const RunOptions& options, TrialSink& sink);

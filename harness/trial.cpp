@@ -5,9 +5,10 @@
 namespace gilrace {
 
 std::vector<std::string> trial_args(const TrialSpec& spec) {
-  std::vector<std::string> a = {"__trial",  spec.scenario, "--variant", spec.variant, "--seed",
-                                std::to_string(spec.base_seed), "--trial",
-                                std::to_string(spec.trial)};
+  std::vector<std::string> a = {"__trial",   spec.scenario,
+                                "--variant", spec.variant,
+                                "--seed",    std::to_string(spec.base_seed),
+                                "--trial",   std::to_string(spec.trial)};
   if (spec.threads > 0) {
     a.push_back("--threads");
     a.push_back(std::to_string(spec.threads));
@@ -29,9 +30,9 @@ static std::string shell_quote(const std::string& s) {
 }
 
 std::string replay_command(const TrialSpec& spec) {
-  std::string cmd = fmt::format("gilrace replay {} --variant {} --seed {} --trial {}",
-                                shell_quote(spec.scenario), shell_quote(spec.variant),
-                                spec.base_seed, spec.trial);
+  std::string cmd =
+      fmt::format("gilrace replay {} --variant {} --seed {} --trial {}", shell_quote(spec.scenario),
+                  shell_quote(spec.variant), spec.base_seed, spec.trial);
   if (spec.threads > 0) cmd += fmt::format(" --threads {}", spec.threads);
   for (const auto& [k, v] : spec.params) cmd += " --param " + shell_quote(k + "=" + v);
   return cmd;

@@ -29,8 +29,8 @@ struct TrialResult {
   TrialSpec spec;
   std::uint64_t seed = 0;  // derived from spec
   Outcome outcome = Outcome::error;
-  std::string signature;   // empty for pass and skipped
-  std::string detail;      // message, traceback, first report line...
+  std::string signature;  // empty for pass and skipped
+  std::string detail;     // message, traceback, first report line...
   double seconds = 0;
   int exit_code = -1;  // -1 when killed by a signal
   int signal = 0;

@@ -7,16 +7,19 @@
 #include "harness/scenario.h"
 
 // Exported so the native stacks name the waits.
-extern "C" __attribute__((noinline)) void gilrace_selftest_lock_second(std::mutex* m) { m->lock(); }
+extern "C" __attribute__((noinline)) void gilrace_selftest_lock_second(std::mutex* m) {
+  m->lock();
+}
 
 namespace gilrace {
 
 class SelftestDeadlock : public Scenario {
  public:
   static ScenarioInfo info() {
-    return {.name = "selftest-deadlock",
-            .summary = "control: two threads take two mutexes in opposite orders (outcome deadlock)",
-            .control = true};
+    return {
+        .name = "selftest-deadlock",
+        .summary = "control: two threads take two mutexes in opposite orders (outcome deadlock)",
+        .control = true};
   }
   Result run(Context& ctx) override {
     std::mutex a, b;

@@ -3,17 +3,21 @@
 
 #include "harness/scenario.h"
 
-extern "C" __attribute__((noinline)) void gilrace_selftest_flaky_crash(volatile int* p) { *p = 2; }
+extern "C" __attribute__((noinline)) void gilrace_selftest_flaky_crash(volatile int* p) {
+  *p = 2;
+}
 
 namespace gilrace {
 
 class SelftestFlaky : public Scenario {
  public:
   static ScenarioInfo info() {
-    return {.name = "selftest-flaky",
-            .summary = "control: crashes (SIGSEGV) with probability --param p, decided by the trial's seed",
-            .params = {{"p", "0.1", "probability of a crash"}},
-            .control = true};
+    return {
+        .name = "selftest-flaky",
+        .summary =
+            "control: crashes (SIGSEGV) with probability --param p, decided by the trial's seed",
+        .params = {{"p", "0.1", "probability of a crash"}},
+        .control = true};
   }
   Result run(Context& ctx) override {
     ctx.heartbeat();

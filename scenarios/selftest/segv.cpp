@@ -2,7 +2,9 @@
 #include "harness/scenario.h"
 
 // Exported and not inlined, so the crash signature names it.
-extern "C" __attribute__((noinline)) void gilrace_selftest_null_write(volatile int* p) { *p = 1; }
+extern "C" __attribute__((noinline)) void gilrace_selftest_null_write(volatile int* p) {
+  *p = 1;
+}
 
 namespace gilrace {
 

@@ -88,8 +88,12 @@ const nlohmann::json& build() {
   return info;
 }
 
-bool free_threaded() { return build().value("free_threaded", false); }
-unsigned hexversion() { return build().value("hexversion", 0u); }
+bool free_threaded() {
+  return build().value("free_threaded", false);
+}
+unsigned hexversion() {
+  return build().value("hexversion", 0u);
+}
 
 const nlohmann::json& group(const nlohmann::json& summary, const std::string& scenario,
                             const std::string& variant) {

@@ -16,7 +16,8 @@ struct Run {
   double seconds = 0;
 };
 
-// Runs `gilrace ARGS...`; with_reports adds --json/--events/--junit/--artifacts into a fresh folder.
+// Runs `gilrace ARGS...`; with_reports adds --json/--events/--junit/--artifacts into a fresh
+// folder.
 Run run_gilrace(const std::vector<std::string>& args, bool with_reports = true);
 
 // `gilrace info --json` of the binary under test, read once.

@@ -66,7 +66,8 @@ TEST_CASE("selftest-deadlock is a deadlock, reported soon after the stall timeou
 }
 
 TEST_CASE("selftest-slow is a timeout, never a deadlock") {
-  Run r = run_gilrace({"run", "selftest-slow", "-n", "2", "-j", "2", "--timeout", "2s", "--stall", "1s"});
+  Run r = run_gilrace(
+      {"run", "selftest-slow", "-n", "2", "-j", "2", "--timeout", "2s", "--stall", "1s"});
   CHECK(r.exit_code == 1);
   const auto& g = group(r.json, "selftest-slow");
   CHECK(outcome_count(g, "timeout") == 2);
@@ -80,8 +81,10 @@ TEST_CASE("selftest-flood passes and the supervisor keeps only a bounded tail") 
 }
 
 TEST_CASE("selftest-flaky fails about as often as asked, the same way for the same seed") {
-  Run a = run_gilrace({"run", "selftest-flaky", "-n", "100", "-j", "2", "--seed", "7", "--param", "p=0.3"});
-  Run b = run_gilrace({"run", "selftest-flaky", "-n", "100", "-j", "2", "--seed", "7", "--param", "p=0.3"});
+  Run a = run_gilrace(
+      {"run", "selftest-flaky", "-n", "100", "-j", "2", "--seed", "7", "--param", "p=0.3"});
+  Run b = run_gilrace(
+      {"run", "selftest-flaky", "-n", "100", "-j", "2", "--seed", "7", "--param", "p=0.3"});
   const auto& ga = group(a.json, "selftest-flaky");
   const auto& gb = group(b.json, "selftest-flaky");
   CHECK(ga["failures"] == gb["failures"]);

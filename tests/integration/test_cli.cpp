@@ -1,0 +1,86 @@
+// Bad input gets one clear line on stderr and exit code 2; nothing runs.
+#include <algorithm>
+
+#include "tests/catch.h"
+#include "tests/integration/support.h"
+
+using namespace gilrace::test;
+
+static void bad_input(std::vector<std::string> args, const std::string& expected) {
+  INFO("gilrace " << [&] {
+    std::string s;
+    for (const auto& a : args) s += a + " ";
+    return s;
+  }());
+  Run r = run_gilrace(args, false);
+  CHECK(r.exit_code == 2);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.err.rfind("gilrace: error: ", 0) == 0);
+  CHECK(r.err.find(expected) != std::string::npos);
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("bad input: one line on stderr, exit 2") {
+  std::string tmp = temp_dir("cli");
+  bad_input({"run", "no-such-scenario"}, "unknown scenario 'no-such-scenario'");
+  bad_input({"run", "selftest-pass", "-n", "0"},
+            "-n/--repeat must be a whole number >= 1, got '0'");
+  bad_input({"run", "selftest-pass", "-n", "-3"}, "got '-3'");
+  bad_input({"run", "selftest-pass", "-n", "abc"}, "got 'abc'");
+  bad_input({"run", "selftest-pass", "-j", "0"}, "-j/--jobs must be a whole number >= 1");
+  bad_input({"run", "selftest-pass", "--timeout", "5parsecs"}, "--timeout must be a duration");
+  bad_input({"run", "selftest-pass", "--duration", "0", "-n", "0"}, "must be");
+  bad_input({"run", "selftest-pass", "--duration", "0"}, "--duration must be more than zero");
+  bad_input({"run", "selftest-pass", "--variant", "nope"}, "has no variant 'nope'");
+  bad_input({"run", "selftest-flaky", "--param", "p"}, "--param must be key=value, got 'p'");
+  bad_input({"run", "selftest-flaky", "--param", "q=1"}, "no chosen scenario has a parameter 'q'");
+  bad_input({"replay", "selftest-flaky", "--param", "q=1"}, "has no parameter 'q'");
+  bad_input({"run", "selftest-pass", "--json", tmp + "/missing/dir/out.json"}, "does not exist");
+  bad_input({"run", "selftest-pass", "--events", "/proc/gilrace-events.jsonl"}, "cannot write");
+  bad_input({"run", "selftest-pass", "--events", tmp}, "cannot write");
+  bad_input({"run", "selftest-pass", "--expect", "maybe"}, "--expect must be pass or fail");
+  bad_input({"run", "selftest-pass", "--shard", "4/4"}, "--shard must be K/N");
+  bad_input({"run"}, "name at least one scenario, or --all");
+  bad_input({"run", "--all", "selftest-pass"}, "not both");
+  bad_input({"run", "selftest-pass", "--bogus-flag"}, "--bogus-flag");
+  bad_input({"replay", "selftest-pass", "--trial", "x"}, "--trial must be a whole number");
+  bad_input({"frobnicate"}, "unknown command 'frobnicate'");
+}
+
+TEST_CASE("--help works for every command") {
+  for (std::string cmd : {"list", "info", "run", "replay"}) {
+    Run r = run_gilrace({cmd, "--help"}, false);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find(cmd) != std::string::npos);
+  }
+}
+
+TEST_CASE("list shows every control and whether it applies") {
+  Run r = run_gilrace({"list", "--json"}, false);
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  std::vector<std::string> names;
+  for (const auto& s : j) names.push_back(s["name"]);
+  for (const char* n :
+       {"selftest-pass", "selftest-segv", "selftest-abort", "selftest-fatal", "selftest-deadlock",
+        "selftest-slow", "selftest-flood", "selftest-pyexc", "selftest-flaky"})
+    CHECK(std::find(names.begin(), names.end(), n) != names.end());
+  for (const auto& s : j) {
+    CHECK(s.contains("applies"));
+    CHECK(s.contains("references"));
+    if (!s["applies"].get<bool>()) CHECK_FALSE(s["reason"].get<std::string>().empty());
+  }
+}
+
+TEST_CASE("info describes the embedded build") {
+  Run r = run_gilrace({"info", "--json", "--allow-mixed-sanitizer"}, false);
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["version"].get<std::string>().rfind("3.", 0) == 0);
+  CHECK(j["hexversion"].get<unsigned>() >> 16 == j["runtime_hexversion"].get<unsigned>() >> 16);
+  // A free-threaded build runs without the GIL unless something turned it back on.
+  if (j["free_threaded"].get<bool>())
+    CHECK_FALSE(j["gil_enabled_at_runtime"].get<bool>());
+  else
+    CHECK(j["gil_enabled_at_runtime"].get<bool>());
+}
