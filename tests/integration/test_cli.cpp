@@ -44,7 +44,7 @@ TEST_CASE("bad input: one line on stderr, exit 2") {
   bad_input({"run", "--all", "selftest-pass"}, "not both");
   bad_input({"run", "selftest-pass", "--bogus-flag"}, "--bogus-flag");
   bad_input({"replay", "selftest-pass", "--trial", "x"}, "--trial must be a whole number");
-  bad_input({"frobnicate"}, "unknown command 'frobnicate'");
+  bad_input({"frobnicate"}, "unknown command 'frobnicate' (see gilrace --help)");
 }
 
 TEST_CASE("--help works for every command") {

@@ -1,0 +1,57 @@
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "harness/cli.h"
+#include "harness/commands.h"
+
+namespace gilrace {
+
+namespace {
+
+int cmd_list(bool json) {
+  BuildInfo build = probe_build_info();
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : all_scenarios()) {
+    std::string reason = not_applicable_reason(s.info, build);
+    if (json) {
+      nlohmann::json vars = nlohmann::json::array();
+      for (const auto& v : s.info.variants)
+        vars.push_back({{"name", v.name}, {"help", v.help}, {"naive", v.naive}});
+      nlohmann::json params = nlohmann::json::array();
+      for (const auto& p : s.info.params)
+        params.push_back({{"name", p.name}, {"default", p.default_value}, {"help", p.help}});
+      out.push_back({{"name", s.info.name},
+                     {"summary", s.info.summary},
+                     {"references", s.info.references},
+                     {"variants", vars},
+                     {"params", params},
+                     {"default_threads", s.info.default_threads},
+                     {"control", s.info.control},
+                     {"applies", reason.empty()},
+                     {"reason", reason}});
+      continue;
+    }
+    fmt::print("{}{}\n    {}\n", s.info.name, s.info.control ? "  (control)" : "", s.info.summary);
+    if (!s.info.references.empty())
+      fmt::print("    refs: {}\n", fmt::join(s.info.references, ", "));
+    for (const auto& v : s.info.variants)
+      fmt::print("    variant {}{}{}\n", v.name, v.naive ? " (naive: expected to fail)" : "",
+                 v.help.empty() ? "" : ": " + v.help);
+    for (const auto& p : s.info.params)
+      fmt::print("    --param {}={}  {}\n", p.name, p.default_value, p.help);
+    fmt::print("    {}\n", reason.empty() ? "applies to this build" : "does not apply: " + reason);
+  }
+  if (json) fmt::print("{}\n", out.dump(2));
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_list_command(CLI::App& app) {
+  auto json = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand("list", "List scenarios and whether each applies to this build");
+  cmd->add_flag("--json", *json, "JSON output");
+  return {cmd, [json] { return cmd_list(*json); }};
+}
+
+}  // namespace gilrace

@@ -1,0 +1,244 @@
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "harness/cli.h"
+#include "harness/commands.h"
+#include "harness/parse.h"
+#include "harness/report.h"
+#include "harness/seed.h"
+#include "harness/supervisor.h"
+
+namespace gilrace {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunArgs {
+  std::vector<std::string> scenarios;
+  bool all = false;
+  std::string repeat, duration, jobs, timeout = "60s", stall = "10s", seed, threads, variant;
+  std::vector<std::string> params;
+  std::string stop_after, expect = "pass", json, events, junit, artifacts, artifacts_cap = "3",
+                          shard, confidence = "0.95";
+  bool no_native_stacks = false, allow_mixed = false;
+};
+
+class RunSink : public TrialSink {
+ public:
+  RunSink(RunReport& report, EventsWriter& events, ArtifactWriter& artifacts,
+          ProgressLine& progress, std::uint64_t total)
+      : r_(report), events_(events), artifacts_(artifacts), progress_(progress), total_(total) {
+    start_ = std::chrono::steady_clock::now();
+  }
+  void on_trial(const TrialResult& t) override {
+    SignatureStats* sig = r_.aggregate.add(t, elapsed());
+    if (sig && sig->artifacts.empty())
+      sig->artifacts = artifacts_.write(t, *sig, r_.build);
+    else if (sig)
+      artifacts_.write(t, *sig, r_.build);
+    events_.trial(t, sig);
+    ++done_;
+    on_tick(0);
+  }
+  void on_tick(std::uint64_t) override {
+    progress_.update(done_, total_, r_.aggregate.failures(), elapsed(), r_.meta.duration);
+  }
+
+ private:
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  RunReport& r_;
+  EventsWriter& events_;
+  ArtifactWriter& artifacts_;
+  ProgressLine& progress_;
+  std::uint64_t total_;
+  std::uint64_t done_ = 0;
+  std::chrono::steady_clock::time_point start_;
+};
+
+int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
+  if (a.scenarios.empty() && !a.all) throw UsageError("name at least one scenario, or --all");
+  if (!a.scenarios.empty() && a.all) throw UsageError("give scenario names or --all, not both");
+  RunOptions o;
+  RunMeta meta;
+  meta.repeat = a.repeat.empty() ? 0 : parse_count(a.repeat, "-n/--repeat");
+  meta.duration = a.duration.empty() ? 0 : parse_duration(a.duration, "--duration");
+  if (!a.duration.empty() && meta.duration <= 0)
+    throw UsageError("--duration must be more than zero");
+  if (meta.repeat == 0 && meta.duration == 0) meta.repeat = a.all ? 20 : 100;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  meta.jobs = a.jobs.empty() ? static_cast<int>(std::max(1L, cpus))
+                             : static_cast<int>(parse_count(a.jobs, "-j/--jobs"));
+  meta.timeout = parse_duration(a.timeout, "--timeout");
+  meta.stall = parse_duration(a.stall, "--stall");
+  if (meta.timeout <= 0 || meta.stall <= 0)
+    throw UsageError("--timeout and --stall must be more than zero");
+  meta.base_seed = a.seed.empty() ? fresh_seed() : parse_count(a.seed, "--seed", 0);
+  if (!a.shard.empty()) std::tie(meta.shard_index, meta.shard_count) = parse_shard(a.shard);
+  if (a.expect != "pass" && a.expect != "fail")
+    throw UsageError(fmt::format("--expect must be pass or fail, got '{}'", a.expect));
+  meta.expect = a.expect;
+  meta.confidence = parse_fraction(a.confidence, "--confidence");
+  meta.command = argv;
+  meta.started_at = now_iso8601();
+  int threads = a.threads.empty() ? 0 : static_cast<int>(parse_count(a.threads, "--threads"));
+  std::map<std::string, std::string> given;
+  for (const auto& p : a.params) given.insert(parse_param(p));
+  std::uint64_t stop_after = a.stop_after.empty() ? 0 : parse_count(a.stop_after, "--stop-after");
+  int cap = static_cast<int>(parse_count(a.artifacts_cap, "--artifacts-cap", 0));
+  require_writable_file(a.json, "--json");
+  require_writable_file(a.junit, "--junit");
+  require_writable_file(a.events, "--events");
+
+  // Which scenarios and variants: names are checked before anything runs.
+  std::vector<const RegisteredScenario*> chosen;
+  if (a.all) {
+    for (const auto& s : all_scenarios())
+      if (!s.info.control) chosen.push_back(&s);
+  } else {
+    for (const auto& name : a.scenarios) chosen.push_back(&need_scenario(name));
+  }
+  if (!a.variant.empty() && a.variant != "all" && !a.all)
+    for (const auto* s : chosen) check_variant(*s, a.variant);
+  for (const auto& [k, v] : given) {
+    bool anyone = false;
+    for (const auto* s : chosen)
+      for (const auto& p : s->info.params) anyone |= p.name == k;
+    if (!anyone) throw UsageError(fmt::format("no chosen scenario has a parameter '{}'", k));
+  }
+
+  RunReport report;
+  report.build = probe_build_info();
+  preflight(report.build, a.allow_mixed);
+  report.meta = meta;
+
+  for (const auto* s : chosen) {
+    std::string reason = not_applicable_reason(s->info, report.build);
+    if (!reason.empty() && !a.all)
+      throw UsageError(fmt::format("{} does not apply to this build: {}", s->info.name, reason));
+    if (reason.empty()) {
+      reason = invalid_params_reason(*s, params_for(*s, given, false));
+      if (!reason.empty() && !a.all) throw UsageError(reason);
+    }
+    std::vector<std::string> variants;
+    for (const auto& v : s->info.variants) {
+      bool wanted = a.variant.empty() ? (a.all ? !v.naive : &v == &s->info.variants.front())
+                                      : (a.variant == "all" || a.variant == v.name);
+      if (wanted) variants.push_back(v.name);
+    }
+    for (const auto& v : variants) {
+      Group g{s, v, threads, params_for(*s, given, false), reason};
+      GroupStats& gs = report.aggregate.group(s->info.name, v);
+      gs.references = s->info.references;
+      gs.params = g.params;
+      gs.threads = threads > 0 ? threads : s->info.default_threads;
+      gs.skip_reason = reason;
+      o.groups.push_back(std::move(g));
+    }
+  }
+  if (o.groups.empty()) throw UsageError(fmt::format("no scenario has a variant '{}'", a.variant));
+
+  o.repeat = meta.repeat;
+  o.duration = meta.duration;
+  o.jobs = meta.jobs;
+  o.timeout = meta.timeout;
+  o.stall = meta.stall;
+  o.base_seed = meta.base_seed;
+  o.stop_after = stop_after;
+  o.shard_index = meta.shard_index;
+  o.shard_count = meta.shard_count;
+  o.native_stacks = !a.no_native_stacks;
+
+  EventsWriter events;
+  if (!a.events.empty()) {
+    try {
+      events = EventsWriter(a.events);
+    } catch (const std::runtime_error& e) {
+      throw UsageError(e.what());
+    }
+  }
+  std::string artifacts_root = a.artifacts;
+  if (artifacts_root.empty()) {
+    for (const auto* f : {&a.json, &a.events, &a.junit})
+      if (!f->empty()) {
+        fs::path parent = fs::path(*f).parent_path();
+        artifacts_root = ((parent.empty() ? fs::path(".") : parent) / "gilrace-artifacts").string();
+        break;
+      }
+  }
+  if (artifacts_root.empty()) artifacts_root = "gilrace-artifacts";
+  ArtifactWriter artifacts(artifacts_root, cap);
+  ProgressLine progress(isatty(STDERR_FILENO) == 1);
+
+  std::uint64_t runnable = 0;
+  for (const auto& g : o.groups)
+    if (g.skip_reason.empty()) ++runnable;
+  std::uint64_t per_group = meta.repeat
+                                ? (meta.repeat - static_cast<std::uint64_t>(meta.shard_index) +
+                                   static_cast<std::uint64_t>(meta.shard_count) - 1) /
+                                      static_cast<std::uint64_t>(meta.shard_count)
+                                : 0;
+  events.start(report);
+  RunSink sink(report, events, artifacts, progress, per_group * runnable);
+  report.end = run_trials(o, sink);
+  progress.clear();
+
+  bool any_failed = report.aggregate.failures() > 0;
+  bool all_reproduced = runnable > 0;
+  for (const auto& g : report.aggregate.groups())
+    if (g.skip_reason.empty() && g.failures == 0) all_reproduced = false;
+  if (report.end.interrupted)
+    report.exit_code = kExitInterrupted;
+  else if (meta.expect == "fail")
+    report.exit_code = all_reproduced ? kExitOk : kExitFailed;
+  else
+    report.exit_code = any_failed ? kExitFailed : kExitOk;
+
+  events.end(report);
+  if (!a.json.empty()) write_file_atomic(a.json, summary_json(report).dump(2) + "\n");
+  if (!a.junit.empty()) write_file_atomic(a.junit, junit_xml(report));
+  fmt::print("{}", text_summary(report));
+  if (meta.expect == "fail")
+    fmt::print("expected failures: {}\n",
+               all_reproduced ? "every scenario reproduced" : "some scenario did not reproduce");
+  std::fflush(stdout);
+  return report.exit_code;
+}
+
+}  // namespace
+
+Command add_run_command(CLI::App& app, const std::vector<std::string>& argv) {
+  auto a = std::make_shared<RunArgs>();
+  auto* run = app.add_subcommand("run", "Run scenarios, each trial in its own process");
+  run->add_option("scenarios", a->scenarios, "Scenario names");
+  run->add_flag("--all", a->all, "Every scenario (naive variants only with --variant all)");
+  run->add_option("-n,--repeat", a->repeat, "Trials per scenario and variant");
+  run->add_option("--duration", a->duration, "Time budget: 90s, 10m, 2h");
+  run->add_option("-j,--jobs", a->jobs, "Trials at a time (default: CPUs)");
+  run->add_option("--timeout", a->timeout, "Hard limit per trial (default 60s)");
+  run->add_option("--stall", a->stall, "No progress for this long means deadlock (default 10s)");
+  run->add_option("--seed", a->seed, "Base seed (default: random, printed)");
+  run->add_option("--threads", a->threads, "Threads per trial (default: the scenario's)");
+  run->add_option("--variant", a->variant, "Variant name, or 'all'");
+  run->add_option("--param", a->params, "key=value, repeatable");
+  run->add_option("--stop-after", a->stop_after, "Stop launching after K failures");
+  run->add_option("--expect", a->expect, "pass (default) or fail: which result exits 0");
+  run->add_option("--json", a->json, "Write the JSON summary here");
+  run->add_option("--events", a->events, "Write one JSON line per finished trial here");
+  run->add_option("--junit", a->junit, "Write JUnit XML here");
+  run->add_option("--artifacts", a->artifacts, "Folder for failure artifacts");
+  run->add_option("--artifacts-cap", a->artifacts_cap, "Trials kept per signature (default 3)");
+  run->add_option("--shard", a->shard, "K/N: run trial indices i with i mod N == K");
+  run->add_option("--confidence", a->confidence, "For intervals (default 0.95)");
+  run->add_flag("--no-native-stacks", a->no_native_stacks, "Do not attach gdb to stalled trials");
+  run->add_flag("--allow-mixed-sanitizer", a->allow_mixed, "Accept a sanitizer on one side only");
+
+  return {run, [a, argv] { return cmd_run(*a, argv); }};
+}
+
+}  // namespace gilrace
