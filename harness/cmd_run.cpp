@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "harness/bisect.h"
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/parse.h"
@@ -23,8 +24,9 @@ struct RunArgs {
   std::string repeat, duration, jobs, timeout = "60s", stall = "10s", seed, threads, variant;
   std::vector<std::string> params;
   std::string stop_after, expect = "pass", json, events, junit, artifacts, artifacts_cap = "3",
-                          shard, confidence = "0.95";
+                          shard, confidence;  // confidence: 0.95, or 0.99 with --bisect
   bool no_native_stacks = false, allow_mixed = false;
+  BisectArgs bisect;
 };
 
 class RunSink : public TrialSink {
@@ -83,7 +85,8 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   if (a.expect != "pass" && a.expect != "fail")
     throw UsageError(fmt::format("--expect must be pass or fail, got '{}'", a.expect));
   meta.expect = a.expect;
-  meta.confidence = parse_fraction(a.confidence, "--confidence");
+  meta.confidence = parse_fraction(
+      a.confidence.empty() ? (a.bisect.on ? "0.99" : "0.95") : a.confidence, "--confidence");
   meta.command = argv;
   meta.started_at = now_iso8601();
   int threads = a.threads.empty() ? 0 : static_cast<int>(parse_count(a.threads, "--threads"));
@@ -111,6 +114,18 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
       for (const auto& p : s->info.params) anyone |= p.name == k;
     if (!anyone) throw UsageError(fmt::format("no chosen scenario has a parameter '{}'", k));
   }
+  // --bisect: one scenario, trials from --confidence and the rate (harness/bisect.h).
+  BisectPlan bisect = plan_bisect(a.bisect, {.scenarios = chosen,
+                                             .all = a.all,
+                                             .variant = a.variant,
+                                             .params = given,
+                                             .repeat = a.repeat.empty() ? 0 : meta.repeat,
+                                             .duration = meta.duration,
+                                             .confidence = meta.confidence,
+                                             .stop_after = stop_after,
+                                             .shard = !a.shard.empty(),
+                                             .expect_fail = a.expect == "fail"});
+  if (bisect.on()) meta.repeat = bisect.repeat();
 
   RunReport report;
   report.build = probe_build_info();
@@ -119,6 +134,8 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
 
   for (const auto* s : chosen) {
     std::string reason = not_applicable_reason(s->info, report.build);
+    if (!reason.empty() && !a.all && bisect.on())
+      return bisect.not_applicable(s->info.name, reason);  // 125: cannot test this build
     if (!reason.empty() && !a.all)
       throw UsageError(fmt::format("{} does not apply to this build: {}", s->info.name, reason));
     if (reason.empty()) {
@@ -153,6 +170,7 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   o.shard_index = meta.shard_index;
   o.shard_count = meta.shard_count;
   o.native_stacks = !a.no_native_stacks;
+  bisect.configure(o);  // --bisect: stop at the first target failure
 
   EventsWriter events;
   if (!a.events.empty()) {
@@ -198,14 +216,17 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
     report.exit_code = all_reproduced ? kExitOk : kExitFailed;
   else
     report.exit_code = any_failed ? kExitFailed : kExitOk;
+  bisect.finish(report);  // --bisect: 0 good, 1 bad, 125 cannot test
 
   events.end(report);
-  if (!a.json.empty()) write_file_atomic(a.json, summary_json(report).dump(2) + "\n");
+  if (!a.json.empty())
+    write_file_atomic(a.json, bisect.annotate(summary_json(report)).dump(2) + "\n");
   if (!a.junit.empty()) write_file_atomic(a.junit, junit_xml(report));
   fmt::print("{}", text_summary(report));
   if (meta.expect == "fail")
     fmt::print("expected failures: {}\n",
                all_reproduced ? "every scenario reproduced" : "some scenario did not reproduce");
+  fmt::print("{}", bisect.text());  // last: its last line is the gilrace-verdict line
   std::fflush(stdout);
   return report.exit_code;
 }
@@ -234,9 +255,11 @@ Command add_run_command(CLI::App& app, const std::vector<std::string>& argv) {
   run->add_option("--artifacts", a->artifacts, "Folder for failure artifacts");
   run->add_option("--artifacts-cap", a->artifacts_cap, "Trials kept per signature (default 3)");
   run->add_option("--shard", a->shard, "K/N: run trial indices i with i mod N == K");
-  run->add_option("--confidence", a->confidence, "For intervals (default 0.95)");
+  run->add_option("--confidence", a->confidence,
+                  "For intervals (default 0.95; 0.99 with --bisect)");
   run->add_flag("--no-native-stacks", a->no_native_stacks, "Do not attach gdb to stalled trials");
   run->add_flag("--allow-mixed-sanitizer", a->allow_mixed, "Accept a sanitizer on one side only");
+  add_bisect_options(run, a->bisect);
 
   return {run, [a, argv] { return cmd_run(*a, argv); }};
 }
