@@ -1,0 +1,137 @@
+// list-union-repr through the real binary, on whatever build the tree is compiled against:
+//  - a GIL build: the scenario does not apply; a direct run is refused (exit 2, one line).
+//  - a free-threaded build with the upstream fixes (3.13.6+, stock): passes, and the probe
+//    shows writers did get in while a repr was running (the window was reached).
+//  - a free-threaded build whose build_record lists scripts/patches/revert-gh-132713.patch
+//    (the fixes taken back out): the failure reproduces within the trial budget.
+// Rates measured on the shared 2-core machine are in the comments next to the budgets.
+#include <string>
+
+#include "tests/catch.h"
+#include "tests/integration/support.h"
+
+using namespace gilrace::test;
+
+namespace {
+
+const char* const kScenario = "list-union-repr";
+const char* const kRevertPatch = "revert-gh-132713.patch";
+
+// True when `gilrace info --json` says libpython was built with the revert patch.
+bool revert_patched() {
+  const auto& b = build();
+  if (!b.contains("build_record") || !b["build_record"].is_object()) return false;
+  const auto& rec = b["build_record"];
+  if (!rec.contains("patches") || !rec["patches"].is_array()) return false;
+  for (const auto& p : rec["patches"])
+    if (p.is_object() && p.value("file", std::string()) == kRevertPatch) return true;
+  return false;
+}
+
+// Whether the bug of this variant is in the embedded CPython.
+// list: python/cpython#132713, fixed in 3.13.4 and 3.14.0b1.
+// namespace: python/cpython#135878, fixed in 3.13.6 and 3.14.0b4.
+bool has_bug(const std::string& variant) {
+  if (revert_patched()) return true;
+  unsigned v = hexversion();
+  if (variant == "list") return v < 0x030D04F0u || (v >= 0x030E0000u && v < 0x030E00B1u);
+  return v < 0x030D06F0u || (v >= 0x030E0000u && v < 0x030E00B4u);
+}
+
+std::uint64_t probe_trials(const nlohmann::json& g, const std::string& name) {
+  if (!g.contains("probes") || !g["probes"].contains(name)) return 0;
+  return g["probes"][name].value("trials_hit", std::uint64_t{0});
+}
+
+std::size_t count_lines(const std::string& s) {
+  std::size_t n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+// Failure kinds a use-after-free in union_repr shows: a signal (release build), CPython's
+// own fatal error, or a failed assertion (debug build).
+std::uint64_t failure_count(const nlohmann::json& g) {
+  return outcome_count(g, "crash") + outcome_count(g, "fatal_error") +
+         outcome_count(g, "assertion");
+}
+
+}  // namespace
+
+TEST_CASE("list-union-repr is refused on a GIL build, with the reason") {
+  if (free_threaded()) {
+    SUCCEED("free-threaded build: the other cases apply");
+    return;
+  }
+  Run r = run_gilrace({"run", kScenario, "-n", "1"}, false);
+  CHECK(r.exit_code == 2);
+  CHECK(count_lines(r.err) == 1);
+  CHECK(r.err.find("list-union-repr does not apply to this build") != std::string::npos);
+  CHECK(r.err.find("needs a free-threaded build") != std::string::npos);
+
+  // What `run --all` and `list` use: the scenario is listed as not applying, with the reason.
+  Run l = run_gilrace({"list", "--json"}, false);
+  REQUIRE(l.exit_code == 0);
+  auto all = nlohmann::json::parse(l.out);
+  bool found = false;
+  for (const auto& s : all)
+    if (s["name"] == kScenario) {
+      found = true;
+      CHECK(s["applies"] == false);
+      CHECK(s["reason"].get<std::string>().find("needs a free-threaded build") !=
+            std::string::npos);
+    }
+  CHECK(found);
+}
+
+// Stock free-threaded build (3.13.15): measured 0 failures in 200 trials per variant
+// (default params, -j 2, 2 s per trial); repr_overlapped_mutation was hit in ~95% of list
+// trials and 100% of namespace trials. 12 trials each: P(fewer than 6 hits) is negligible.
+TEST_CASE("list-union-repr passes where the fixes are in, and reaches the window") {
+  if (!free_threaded() || has_bug("list") || has_bug("namespace")) {
+    SUCCEED("not a fixed free-threaded build: see the other cases");
+    return;
+  }
+  for (const std::string variant : {"list", "namespace"}) {
+    INFO("variant " << variant);
+    Run r = run_gilrace({"run", kScenario, "--variant", variant, "-n", "12", "-j", "2", "--seed",
+                         "1", "--stall", "60s"});
+    CHECK(r.exit_code == 0);
+    const auto& g = group(r.json, kScenario, variant);
+    CHECK(g["trials"] == 12);
+    CHECK(outcome_count(g, "pass") == 12);
+    CHECK(probe_trials(g, "repr_overlapped_mutation") >= 6);
+  }
+}
+
+// Free-threaded 3.13.15 with the revert patch: see the measured rates in the scenario's
+// report; with --stop-after 1 the run ends at the first failure.
+TEST_CASE("list-union-repr reproduces where the fixes are taken out") {
+  if (!free_threaded() || !revert_patched()) {
+    SUCCEED("no revert patch in this build: see the other cases");
+    return;
+  }
+  for (const std::string variant : {"list", "namespace"}) {
+    INFO("variant " << variant);
+    Run r = run_gilrace({"run", kScenario, "--variant", variant, "-n", "30", "-j", "2",
+                         "--stop-after", "1", "--expect", "fail", "--seed", "1", "--stall", "60s"});
+    CHECK(r.exit_code == 0);  // --expect fail: 0 = it reproduced
+    const auto& g = group(r.json, kScenario, variant);
+    REQUIRE(failure_count(g) >= 1);
+    CHECK(outcome_count(g, "error") == 0);
+    CHECK(outcome_count(g, "deadlock") == 0);
+    REQUIRE(g["signatures"].size() >= 1);
+    std::string sig = g["signatures"][0]["signature"];
+    INFO("signature: " << sig);
+    std::string kind = g["signatures"][0]["outcome"];
+    CHECK((kind == "crash" || kind == "fatal_error" || kind == "assertion"));
+    // Frames, when the crashing thread's native stack has symbols, name the repr path.
+    if (kind == "crash" && sig.find(" in ") != std::string::npos) {
+      bool names_path = sig.find("union_repr") != std::string::npos ||
+                        sig.find("list_repr") != std::string::npos ||
+                        sig.find("namespace_repr") != std::string::npos ||
+                        sig.find("PyObject_Repr") != std::string::npos;
+      CHECK(names_path);
+    }
+  }
+}
