@@ -225,8 +225,8 @@ class ListUnionRepr : public Scenario {
                        "python/cpython#135889"},
         .variants = {{"list",
                       "repr(list) while writers pop()/clear()/refill the list; the list's "
-                      "critical section is suspended when the reader parks inside union_repr "
-                      "(#132713, fixed in 3.13.4)"},
+                      "critical section is suspended while the reader is held up (detached or "
+                      "parked) inside union_repr (#132713, fixed in 3.13.4)"},
                      {"namespace",
                       "repr(types.SimpleNamespace) whose attributes are unions while writers "
                       "replace them (#135878, fixed in 3.13.6)"}},
