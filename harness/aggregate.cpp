@@ -42,9 +42,17 @@ SignatureStats* Aggregate::add(const TrialResult& t, double seconds_since_start)
     g.first_failure_seconds = seconds_since_start;
   }
   std::string id = signature_id(outcome, t.signature);
+  auto first_occurrence = [&](SignatureStats& s) {
+    s.first_trial = t.spec.trial;
+    s.first_seed = t.seed;
+    s.replay = replay_command(t.spec);
+    s.detail = t.detail.substr(0, 4000);
+    s.stacks = t.stacks.substr(0, 8192);
+  };
   for (auto& s : g.signatures) {
     if (s.id == id) {
       ++s.count;
+      if (t.spec.trial < s.first_trial) first_occurrence(s);
       return &s;
     }
   }
@@ -53,11 +61,21 @@ SignatureStats* Aggregate::add(const TrialResult& t, double seconds_since_start)
   s.outcome = outcome;
   s.signature = t.signature;
   s.count = 1;
-  s.first_trial = t.spec.trial;
-  s.first_seed = t.seed;
-  s.replay = replay_command(t.spec);
-  s.detail = t.detail.substr(0, 4000);
+  first_occurrence(s);
   return &s;
+}
+
+std::uint64_t GroupStats::new_failures() const {
+  std::uint64_t known = 0;
+  for (const auto& s : signatures)
+    if (s.known) known += s.count;
+  return failures > known ? failures - known : 0;
+}
+
+std::uint64_t Aggregate::new_failures() const {
+  std::uint64_t n = 0;
+  for (const auto& g : groups_) n += g.new_failures();
+  return n;
 }
 
 std::uint64_t Aggregate::trials() const {
@@ -106,17 +124,25 @@ nlohmann::json GroupStats::to_json(double confidence) const {
     probes_j[name] = {{"total", p.total}, {"trials_hit", p.trials_hit}};
   j["probes"] = probes_j;
   nlohmann::json sigs = nlohmann::json::array();
-  for (const auto& s : signatures)
-    sigs.push_back({{"id", s.id},
-                    {"outcome", s.outcome},
-                    {"signature", s.signature},
-                    {"count", s.count},
-                    {"first_trial", s.first_trial},
-                    {"first_seed", s.first_seed},
-                    {"replay", s.replay},
-                    {"detail", s.detail},
-                    {"artifacts", s.artifacts}});
+  for (const auto& s : signatures) {
+    nlohmann::json sj = {{"id", s.id},
+                         {"outcome", s.outcome},
+                         {"signature", s.signature},
+                         {"count", s.count},
+                         {"first_trial", s.first_trial},
+                         {"first_seed", s.first_seed},
+                         {"replay", s.replay},
+                         {"detail", s.detail},
+                         {"artifacts", s.artifacts},
+                         {"stacks", s.stacks}};
+    if (s.known) {
+      sj["known"] = true;
+      sj["issue"] = s.issue;
+    }
+    sigs.push_back(std::move(sj));
+  }
   j["signatures"] = sigs;
+  if (failures != new_failures()) j["new_failures"] = new_failures();
   return j;
 }
 
@@ -141,12 +167,21 @@ GroupStats GroupStats::from_json(const nlohmann::json& j) {
       g.probes[name] = {p.value("total", std::uint64_t{0}),
                         p.value("trials_hit", std::uint64_t{0})};
   if (j.contains("signatures"))
-    for (const auto& s : j["signatures"])
-      g.signatures.push_back({s.value("id", ""), s.value("outcome", ""), s.value("signature", ""),
-                              s.value("count", std::uint64_t{0}),
-                              s.value("first_trial", std::uint64_t{0}),
-                              s.value("first_seed", std::uint64_t{0}), s.value("replay", ""),
-                              s.value("detail", ""), s.value("artifacts", "")});
+    for (const auto& sj : j["signatures"]) {
+      SignatureStats& s = g.signatures.emplace_back();
+      s.id = sj.value("id", "");
+      s.outcome = sj.value("outcome", "");
+      s.signature = sj.value("signature", "");
+      s.count = sj.value("count", std::uint64_t{0});
+      s.first_trial = sj.value("first_trial", std::uint64_t{0});
+      s.first_seed = sj.value("first_seed", std::uint64_t{0});
+      s.replay = sj.value("replay", "");
+      s.detail = sj.value("detail", "");
+      s.artifacts = sj.value("artifacts", "");
+      s.stacks = sj.value("stacks", "");
+      s.known = sj.value("known", false);
+      s.issue = sj.value("issue", "");
+    }
   return g;
 }
 

@@ -22,7 +22,11 @@ struct SignatureStats {
   std::uint64_t first_seed = 0;
   std::string replay;
   std::string detail;     // of the first occurrence
-  std::string artifacts;  // folder of the first occurrence, when written
+  std::string artifacts;  // folder of the first trial whose artifacts were written
+  std::string stacks;     // the first occurrence's crash dump / stacks, first 8 KB
+  // Set from a baseline (--baseline): a known failure, explained by `issue`.
+  bool known = false;
+  std::string issue;
 };
 
 struct ProbeStats {
@@ -46,6 +50,8 @@ struct GroupStats {
   std::map<std::string, ProbeStats> probes;
   std::vector<SignatureStats> signatures;  // in order of first appearance
 
+  // Failures not explained by a known signature (all of them without a baseline).
+  std::uint64_t new_failures() const;
   std::string key() const { return scenario + "/" + variant; }
   nlohmann::json to_json(double confidence = 0.95) const;
   static GroupStats from_json(const nlohmann::json& j);
@@ -57,12 +63,15 @@ class Aggregate {
  public:
   GroupStats& group(const std::string& scenario, const std::string& variant);
   // Returns the signature the trial was counted under, or null for a pass.
+  // A signature's first occurrence is its smallest trial index, whatever the
+  // order trials finish in, so sharded and unsharded runs agree.
   SignatureStats* add(const TrialResult& t, double seconds_since_start);
   std::vector<GroupStats>& groups() { return groups_; }
   const std::vector<GroupStats>& groups() const { return groups_; }
   std::uint64_t trials() const;
   std::uint64_t failures() const;
   std::uint64_t distinct_signatures() const;
+  std::uint64_t new_failures() const;
 
  private:
   std::vector<GroupStats> groups_;

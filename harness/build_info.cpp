@@ -3,6 +3,7 @@
 #include <Python.h>
 
 #include <fstream>
+#include <vector>
 
 #include "harness/embed.h"
 #include "harness/py.h"
@@ -87,6 +88,17 @@ std::string attr_string(const char* code) {
 }
 
 }  // namespace
+
+std::string gdb_python_helper(const BuildInfo& b) {
+  std::vector<std::string> candidates = {b.prefix + "/share/gilrace/libpython.py"};
+  std::string xy = b.version.substr(0, b.version.rfind('.'));
+  for (const char* dir : {"/usr/share/gdb/auto-load/usr/lib/x86_64-linux-gnu/",
+                          "/usr/share/gdb/auto-load/usr/lib/aarch64-linux-gnu/"})
+    candidates.push_back(std::string(dir) + "libpython" + xy + ".so.1.0-gdb.py");
+  for (const auto& c : candidates)
+    if (std::ifstream(c)) return c;
+  return "";
+}
 
 BuildInfo probe_build_info() {
   BuildInfo b = compile_time_build_info();

@@ -33,6 +33,11 @@ struct BuildInfo {
 // Compile-time facts only; no interpreter needed.
 BuildInfo compile_time_build_info();
 
+// CPython's gdb helpers (libpython.py) for this build, or "" when it has none:
+// scripts/build-cpython.sh copies them into <prefix>/share/gilrace, Debian's
+// pythonX.Y-dbg package installs them under gdb's auto-load folder.
+std::string gdb_python_helper(const BuildInfo& b);
+
 // Everything, asking a running interpreter. Starts and finalises one if none is running.
 BuildInfo probe_build_info();
 

@@ -20,6 +20,9 @@ int cli_main(int argc, char** argv) {
   std::vector<Command> commands = {add_list_command(app), add_info_command(app),
                                    add_run_command(app, args), add_replay_command(app),
                                    add_trial_command(app)};
+  commands.push_back(add_merge_command(app, args));
+  commands.push_back(add_baseline_command(app));
+  commands.push_back(add_report_command(app));
   try {
     std::vector<std::string> names;
     for (const auto& c : commands) names.push_back(c.app->get_name());

@@ -1,11 +1,18 @@
 #include <fmt/format.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/driver.h"
 #include "harness/parse.h"
 #include "harness/seed.h"
+#include "harness/supervisor.h"
+
+extern char** environ;
 
 namespace gilrace {
 
@@ -28,13 +35,44 @@ int cmd_trial(const TrialArgs& a, bool foreground) {
   return run_trial(s, spec, kMessageFd, kStacksFd);
 }
 
+// The same replay, recorded by rr: `rr replay` then steps through it backwards.
+int cmd_replay_rr(const TrialArgs& a) {
+  TrialSpec spec = make_spec(a);  // validates before rr starts
+  std::string rr;
+  for (const char* dir : {"/usr/bin/rr", "/usr/local/bin/rr"})
+    if (::access(dir, X_OK) == 0) rr = dir;
+  if (rr.empty()) throw UsageError("--rr needs rr, which is not installed (apt-get install rr)");
+  std::vector<std::string> args = {rr, "record", self_executable(), "replay"};
+  for (const auto& arg : trial_args(spec)) args.push_back(arg);
+  args.erase(args.begin() + 4);  // trial_args starts with the hidden "__trial"
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, rr.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
+    throw UsageError("could not start rr");
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (code != 0)
+    fmt::print(stderr,
+               "gilrace: rr record exited with {}. If rr could not record at all (it cannot on "
+               "AMD Zen CPUs in many VMs, or without perf counters), replay under gdb instead: "
+               "gdb --args {} replay ...\n",
+               code, self_executable());
+  return code;
+}
+
 }  // namespace
 
 Command add_replay_command(CLI::App& app) {
   auto a = std::make_shared<TrialArgs>();
+  auto rr = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("replay", "Run one trial again in the foreground");
   add_trial_options(cmd, *a);
-  return {cmd, [a] { return cmd_trial(*a, true); }};
+  cmd->add_flag("--rr", *rr, "Record the replay with rr (where rr works)");
+  return {cmd, [a, rr] { return *rr ? cmd_replay_rr(*a) : cmd_trial(*a, true); }};
 }
 
 Command add_trial_command(CLI::App& app) {

@@ -3,12 +3,15 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 
 #include "harness/bisect.h"
+#include "harness/baseline.h"
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/parse.h"
 #include "harness/report.h"
+#include "harness/sanitizer.h"
 #include "harness/seed.h"
 #include "harness/supervisor.h"
 
@@ -26,6 +29,9 @@ struct RunArgs {
   std::string stop_after, expect = "pass", json, events, junit, artifacts, artifacts_cap = "3",
                           shard, confidence;  // confidence: 0.95, or 0.99 with --bisect
   bool no_native_stacks = false, allow_mixed = false;
+  std::string baseline;  // known signatures: only new ones fail the run (harness/baseline.h)
+  std::vector<std::string> suppressions;  // ThreadSanitizer suppressions files of the user's
+  bool tsan_halt = false;
   BisectArgs bisect;
 };
 
@@ -97,6 +103,12 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   require_writable_file(a.json, "--json");
   require_writable_file(a.junit, "--junit");
   require_writable_file(a.events, "--events");
+  Baseline known;
+  if (!a.baseline.empty()) {
+    if (a.expect == "fail") throw UsageError("--baseline goes with --expect pass");
+    known = load_baseline(a.baseline);
+  }
+  auto user_suppressions = tsan::read_user_suppressions(a.suppressions);
 
   // Which scenarios and variants: names are checked before anything runs.
   std::vector<const RegisteredScenario*> chosen;
@@ -170,7 +182,16 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   o.shard_index = meta.shard_index;
   o.shard_count = meta.shard_count;
   o.native_stacks = !a.no_native_stacks;
+  // ThreadSanitizer: options, suppressions and a log folder per trial (harness/sanitizer.h).
+  std::unique_ptr<tsan::RunSetup> tsan_setup;
+  if (report.build.gilrace_tsan || report.build.python_tsan) {
+    tsan_setup = std::make_unique<tsan::RunSetup>(report.build, std::move(user_suppressions),
+                                                  a.tsan_halt);
+    o.tsan_options = tsan_setup->options();
+    o.tsan_log_root = tsan_setup->log_root();
+  }
   bisect.configure(o);  // --bisect: stop at the first target failure
+  o.gdb_python_helper = gdb_python_helper(report.build);
 
   EventsWriter events;
   if (!a.events.empty()) {
@@ -205,8 +226,13 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   RunSink sink(report, events, artifacts, progress, per_group * runnable);
   report.end = run_trials(o, sink);
   progress.clear();
+  if (!a.baseline.empty()) {
+    std::vector<GroupStats*> groups;
+    for (auto& g : report.aggregate.groups()) groups.push_back(&g);
+    report.baseline = apply_baseline(known, groups);
+  }
 
-  bool any_failed = report.aggregate.failures() > 0;
+  bool any_failed = report.aggregate.new_failures() > 0;  // all failures without --baseline
   bool all_reproduced = runnable > 0;
   for (const auto& g : report.aggregate.groups())
     if (g.skip_reason.empty() && g.failures == 0) all_reproduced = false;
@@ -259,8 +285,14 @@ Command add_run_command(CLI::App& app, const std::vector<std::string>& argv) {
                   "For intervals (default 0.95; 0.99 with --bisect)");
   run->add_flag("--no-native-stacks", a->no_native_stacks, "Do not attach gdb to stalled trials");
   run->add_flag("--allow-mixed-sanitizer", a->allow_mixed, "Accept a sanitizer on one side only");
+  run->add_option("--suppressions", a->suppressions,
+                  "ThreadSanitizer suppressions file, repeatable (checked on every build)");
+  run->add_flag("--tsan-halt", a->tsan_halt,
+                "ThreadSanitizer: end a trial at its first report (halt_on_error=1)");
   add_bisect_options(run, a->bisect);
 
+  run->add_option("--baseline", a->baseline,
+                  "Known signatures (gilrace baseline): reported as known, only new ones fail");
   return {run, [a, argv] { return cmd_run(*a, argv); }};
 }
 

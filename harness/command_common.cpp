@@ -6,6 +6,7 @@
 #include "harness/commands.h"
 #include "harness/driver.h"
 #include "harness/parse.h"
+#include "harness/sanitizer.h"
 
 namespace gilrace {
 
@@ -88,6 +89,13 @@ void preflight(const BuildInfo& b, bool allow_mixed) {
                          : "libpython is built with ThreadSanitizer but gilrace is not: build it "
                            "with scripts/build-harness.sh --sanitizer thread, or pass "
                            "--allow-mixed-sanitizer");
+  // A kernel with more mmap randomisation than the runtime supports: every trial would die
+  // at start with "FATAL: ThreadSanitizer: unexpected memory mapping" (or this process did).
+  if (b.gilrace_tsan || b.python_tsan) {
+    std::string problem = tsan::mmap_rnd_bits_problem(
+        tsan::read_mmap_rnd_bits(), b.gilrace_tsan ? b.gilrace_compiler : b.python_compiler);
+    if (!problem.empty()) throw UsageError(problem);
+  }
 }
 
 void require_writable_file(const std::string& path, const char* option) {

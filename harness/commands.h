@@ -26,6 +26,9 @@ Command add_info_command(CLI::App& app);
 Command add_run_command(CLI::App& app, const std::vector<std::string>& argv);
 Command add_replay_command(CLI::App& app);
 Command add_trial_command(CLI::App& app);  // hidden: what a supervisor re-executes
+Command add_merge_command(CLI::App& app, const std::vector<std::string>& argv);
+Command add_baseline_command(CLI::App& app);
+Command add_report_command(CLI::App& app);
 
 struct TrialArgs {
   std::string scenario;

@@ -1,6 +1,8 @@
 #include "harness/outcome.h"
 
 #include <cxxabi.h>
+
+#include <map>
 #include <fmt/format.h>
 
 #include <array>
@@ -9,6 +11,8 @@
 #include <cstring>
 #include <regex>
 #include <vector>
+
+#include "harness/sanitizer.h"
 
 namespace gilrace {
 
@@ -183,6 +187,62 @@ std::string top_frames(std::string_view stacks, int count) {
   return out;
 }
 
+namespace {
+// Frames that say "this thread is blocked" but not on what: skipped to find
+// the frame that chose to wait.
+bool is_wait_primitive(const std::string& fn) {
+  static const char* const prefixes[] = {
+      "futex", "__futex", "__lll_", "lll_", "___pthread_", "__pthread_", "pthread_",
+      "__GI_", "__new_sem", "do_futex", "sem_", "__gthread", "std::mutex::lock",
+      "std::__condvar", "std::condition_variable", "std::unique_lock", "std::lock_guard",
+      "syscall", "__syscall", "clock_nanosleep", "__clock_nanosleep", "nanosleep", "__nanosleep",
+      "__GI___poll", "poll", "select", "epoll_wait", "_PySemaphore_", "_PyParkingLot_",
+      "_PyMutex_LockTimed", "PyMutex_Lock", "_PyMutex_LockSlow", "PyCOND_", "PyMUTEX_",
+      "PyThread_acquire_lock", "std::thread::join", "std::jthread::~jthread", "std::jthread::join",
+      "??"};
+  for (const char* p : prefixes)
+    if (fn.rfind(p, 0) == 0) return true;
+  return false;
+}
+}  // namespace
+
+std::string deadlock_wait_sites(std::string_view gdb) {
+  // Per thread ("Thread N (...):" then "#0 ... #k" lines), the first frame that
+  // is not a wait primitive; the signature is the sorted multiset of those.
+  static const std::regex frame(R"(^#\d+\s+(?:0x[0-9a-f]+ in )?(.+?) \()");
+  std::map<std::string, int> sites;
+  bool in_thread = false, found = false;
+  std::size_t pos = 0;
+  while (pos < gdb.size()) {
+    std::size_t end = gdb.find('\n', pos);
+    if (end == std::string_view::npos) end = gdb.size();
+    std::string line(gdb.substr(pos, end - pos));
+    pos = end + 1;
+    if (line.rfind("Thread ", 0) == 0 && line.back() == ':') {
+      in_thread = true;
+      found = false;
+      continue;
+    }
+    if (!in_thread || found || line.empty() || line[0] != '#') continue;
+    std::smatch m;
+    if (!std::regex_search(line, m, frame)) continue;
+    std::string fn = m[1].str();
+    if (is_wait_primitive(fn)) continue;
+    // Thread entry points mean the thread waits on nothing in particular.
+    if (fn == "start_thread" || fn == "clone" || fn == "clone3" || fn == "__clone3") {
+      found = true;
+      continue;
+    }
+    if (fn.size() > 120) fn = fn.substr(0, 117) + "...";
+    ++sites[fn];
+    found = true;
+  }
+  std::string out;
+  for (const auto& [fn, n] : sites)
+    out += (out.empty() ? "" : " | ") + (n > 1 ? std::to_string(n) + "x " : "") + fn;
+  return out;
+}
+
 Classification classify(const Evidence& e) {
   const std::string& err = e.stderr_text;
   auto with_frames = [&](std::string sig) {
@@ -190,9 +250,32 @@ Classification classify(const Evidence& e) {
     return frames.empty() ? sig : sig + " in " + frames;
   };
 
-  if (e.stalled) return {Outcome::deadlock, "deadlock", "no heartbeat within the stall timeout"};
+  if (e.stalled) {
+    auto gdb = e.stacks.find("Native stacks of all threads (gdb):");
+    std::string sites = gdb == std::string::npos ? "" : deadlock_wait_sites(std::string_view(e.stacks).substr(gdb));
+    return {Outcome::deadlock, sites.empty() ? "deadlock" : "deadlock: " + sites,
+            "no heartbeat within the stall timeout"};
+  }
   if (e.timed_out) return {Outcome::timeout, "timeout", "still running at the hard timeout"};
 
+  // ThreadSanitizer that could not start is this machine's problem, not a reproduction.
+  for (const std::string* text : {&e.sanitizer_log, &err})
+    if (auto fatal = tsan::find_startup_failure(*text))
+      return {Outcome::error, "error: " + *fatal,
+              *fatal + "\n" + tsan::startup_failure_advice(tsan::read_mmap_rnd_bits())};
+  // Every report of the trial is kept in the detail; the first one names the trial.
+  for (const std::string* text : {&e.sanitizer_log, &err}) {
+    auto reports = tsan::parse_reports(*text);
+    if (reports.empty() || reports.front().signature.find(" in ") == std::string::npos) continue;
+    std::string detail = reports.front().text;
+    if (reports.size() > 1) {
+      detail += fmt::format("\n{} reports in this trial:\n", reports.size());
+      for (const auto& r : reports) detail += "  " + r.signature + "\n";
+    }
+    return {Outcome::sanitizer, reports.front().signature, detail};
+  }
+  if (auto report = find_sanitizer_report(e.sanitizer_log))
+    return {Outcome::sanitizer, *report, *report};
   if (auto report = find_sanitizer_report(err)) return {Outcome::sanitizer, *report, *report};
   if (e.exit_code == kSanitizerExitCode && !e.has_result)
     return {Outcome::sanitizer, "sanitizer exit code", "exited with the sanitizer's exit code"};

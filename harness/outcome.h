@@ -39,6 +39,7 @@ struct Evidence {
   std::string result_message;
   std::string stderr_text;  // head and tail of stderr
   std::string stacks;       // faulthandler and native stacks
+  std::string sanitizer_log;  // what the sanitizer wrote to its log_path (tsan.<pid> files)
 };
 
 struct Classification {
@@ -56,6 +57,9 @@ std::optional<std::string> find_assertion(std::string_view text);
 std::optional<std::string> find_sanitizer_report(std::string_view text);
 // The first few telling function names of the crashing thread's native stack.
 std::string top_frames(std::string_view stacks, int count = 3);
+// For a deadlock: where each thread of a gdb `thread apply all bt` chose to
+// wait, e.g. "2x gilrace_selftest_lock_second | std::thread::join".
+std::string deadlock_wait_sites(std::string_view gdb_output);
 // A C++ symbol demangled, without its parameter list.
 std::string demangle(std::string_view symbol);
 

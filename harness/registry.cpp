@@ -52,6 +52,8 @@ std::string not_applicable_reason(const ScenarioInfo& info, const BuildInfo& bui
     return fmt::format("needs a build with the GIL, this is {} free-threaded", build.version);
   if (r.debug && !build.debug)
     return fmt::format("needs a debug (--with-pydebug) build, this is {}", build.flavour());
+  if (r.tsan && !build.gilrace_tsan)
+    return "needs gilrace built with ThreadSanitizer (scripts/build-harness.sh --sanitizer thread)";
   return "";
 }
 

@@ -54,7 +54,9 @@ nlohmann::json summary_json(const RunReport& r) {
   j["groups"] = groups;
   j["totals"] = {{"trials", r.aggregate.trials()},
                  {"failures", r.aggregate.failures()},
+                 {"new_failures", r.aggregate.new_failures()},
                  {"distinct_signatures", r.aggregate.distinct_signatures()}};
+  if (!r.baseline.is_null()) j["baseline"] = r.baseline;
   j["exit_code"] = r.exit_code;
   return j;
 }
@@ -95,7 +97,7 @@ std::string junit_xml(const RunReport& r) {
     ++tests;
     if (!g.skip_reason.empty() && g.trials == 0)
       ++skipped;
-    else if (g.failures)
+    else if (g.new_failures())
       ++failures;
   }
   std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -125,19 +127,27 @@ std::string junit_xml(const RunReport& r) {
                      xml_escape(g.scenario), xml_escape(g.variant), g.trial_seconds);
     if (!g.skip_reason.empty() && g.trials == 0) {
       x += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(g.skip_reason));
-    } else if (g.failures) {
+    } else if (g.new_failures()) {
       std::string msg = fmt::format("{} failed of {} trials, {} signature(s)", g.failures, g.trials,
                                     g.signatures.size());
       std::string body = describe_rate(g.failures, g.trials, r.meta.confidence) + "\n";
-      for (const auto& s : g.signatures)
-        body += fmt::format("{} x {}: {} [{}]\n  first: trial {} seed {}\n  replay: {}\n", s.count,
-                            s.outcome, s.signature, s.id, s.first_trial, s.first_seed, s.replay);
+      const SignatureStats* first_new = nullptr;
+      for (const auto& s : g.signatures) {
+        if (!s.known && !first_new) first_new = &s;
+        body += fmt::format("{} x {}: {} [{}]{}\n  first: trial {} seed {}\n  replay: {}\n",
+                            s.count, s.outcome, s.signature, s.id,
+                            s.known ? " known: " + s.issue : "", s.first_trial, s.first_seed,
+                            s.replay);
+      }
       x += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", xml_escape(msg),
-                       xml_escape(g.signatures.empty() ? "failure" : g.signatures.front().outcome),
-                       xml_escape(body));
+                       xml_escape(first_new ? first_new->outcome : "failure"), xml_escape(body));
     }
-    x += fmt::format("      <system-out>{}</system-out>\n",
-                     xml_escape(describe_rate(g.failures, g.trials, r.meta.confidence)));
+    std::string out = describe_rate(g.failures, g.trials, r.meta.confidence);
+    for (const auto& s : g.signatures)
+      if (s.known)
+        out += fmt::format("\nknown: {} x {}: {} [{}] {}", s.count, s.outcome, s.signature, s.id,
+                           s.issue);
+    x += fmt::format("      <system-out>{}</system-out>\n", xml_escape(out));
     x += "    </testcase>\n";
   }
   x += "  </testsuite>\n</testsuites>\n";
@@ -168,13 +178,18 @@ std::string text_summary(const RunReport& r) {
       s += fmt::format("    probe {}: hit in {}/{} trials ({} hits)\n", name, p.trials_hit,
                        g.trials, p.total);
     for (const auto& sig : g.signatures) {
-      s += fmt::format("    {} x {}: {} [{}]\n", sig.count, sig.outcome, sig.signature, sig.id);
+      s += fmt::format("    {} x {}: {} [{}]{}\n", sig.count, sig.outcome, sig.signature, sig.id,
+                       sig.known ? fmt::format(" known ({})", sig.issue.empty() ? "no issue given"
+                                                                                : sig.issue)
+                                 : "");
       s += fmt::format("      replay: {}\n", sig.replay);
       if (!sig.artifacts.empty()) s += fmt::format("      artifacts: {}\n", sig.artifacts);
     }
   }
   std::uint64_t sigs = r.aggregate.distinct_signatures();
   s += fmt::format("{} failure(s), {} distinct signature(s)\n", r.aggregate.failures(), sigs);
+  if (std::uint64_t known = r.aggregate.failures() - r.aggregate.new_failures())
+    s += fmt::format("{} of them known (baseline), {} new\n", known, r.aggregate.new_failures());
   return s;
 }
 
@@ -273,6 +288,7 @@ std::string ArtifactWriter::write(const TrialResult& t, const SignatureStats& si
   put("stderr.txt", t.stderr_tail);
   put("stdout.txt", t.stdout_tail);
   if (!t.stacks.empty()) put("stacks.txt", t.stacks);
+  if (!t.sanitizer_log.empty()) put("sanitizer.txt", t.sanitizer_log);
   nlohmann::json j = trial_json(t, &sig);
   j["detail"] = t.detail;
   j["build"] = build.to_json();

@@ -35,6 +35,7 @@ struct RunReport {
   Aggregate aggregate;
   RunEnd end;
   int exit_code = 0;
+  nlohmann::json baseline;  // what --baseline matched (see baseline.h); null without one
 };
 
 nlohmann::json summary_json(const RunReport& r);

@@ -30,6 +30,7 @@ struct Requirements {
   unsigned max_version = 0;  // PY_VERSION_HEX upper bound (exclusive), 0 = none
   GilMode gil = GilMode::any;
   bool debug = false;  // needs a --with-pydebug build
+  bool tsan = false;   // needs gilrace itself built with ThreadSanitizer (-fsanitize=thread)
 };
 
 // Who starts and finalises the interpreter. Scenarios about finalisation own it.

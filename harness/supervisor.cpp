@@ -7,6 +7,7 @@
 #include <spawn.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "harness/driver.h"
 #include "harness/messages.h"
 #include "harness/outcome.h"
+#include "harness/sanitizer.h"
 #include "harness/seed.h"
 #include "harness/tail_buffer.h"
 
@@ -116,6 +118,7 @@ struct Running {
   int wait_status = 0;
   bool stalled = false, timed_out = false;
   std::string captured;  // gdb's output on a stall
+  std::string tsan_dir;  // its own ThreadSanitizer log_path folder, when there is one
 };
 
 void handle_line(Running& r, std::string_view line) {
@@ -236,13 +239,20 @@ std::string run_capture(const std::vector<std::string>& argv, double limit) {
   return out;
 }
 
-std::string gdb_stacks(pid_t pid) {
+// Every thread's native stack, and with CPython's gdb helpers (when the build
+// has them) every thread's Python stack as gdb sees it.
+std::string gdb_stacks(pid_t pid, const std::string& python_helper) {
   static const std::string gdb = find_in_path("gdb");
   if (gdb.empty()) return "native stacks: not captured (gdb is not installed)\n";
-  std::string out =
-      run_capture({gdb, "-p", std::to_string(pid), "-batch", "-nx", "-q", "-ex",
-                   "set pagination off", "-ex", "info threads", "-ex", "thread apply all bt"},
-                  20.0);
+  std::vector<std::string> cmd = {gdb, "-p", std::to_string(pid), "-batch", "-nx", "-q", "-ex",
+                                  "set pagination off", "-ex", "info threads", "-ex",
+                                  "thread apply all bt"};
+  if (!python_helper.empty()) {
+    for (const char* part : {"-ex", "echo \\nPython stacks of all threads (gdb py-bt):\\n"})
+      cmd.push_back(part);
+    cmd.insert(cmd.end(), {"-ex", "source " + python_helper, "-ex", "thread apply all py-bt"});
+  }
+  std::string out = run_capture(cmd, 20.0);
   if (out.find("ptrace: Operation not permitted") != std::string::npos)
     return "native stacks: not captured (ptrace is not permitted here)\n" + out;
   return out;
@@ -257,7 +267,8 @@ class Supervisor {
     for (char** e = environ; *e; ++e) {
       std::string kv = *e;
       std::string key = kv.substr(0, kv.find('='));
-      if (!o_.environment.count(key)) env_.push_back(kv);
+      if (!o_.environment.count(key) && !(key == "TSAN_OPTIONS" && !o_.tsan_options.empty()))
+        env_.push_back(kv);
     }
     for (auto& kv : env_overrides_) env_.push_back(kv);
   }
@@ -370,6 +381,13 @@ class Supervisor {
     argv.push_back(nullptr);
     std::vector<char*> envp;
     for (auto& e : env_) envp.push_back(e.data());
+    std::string tsan_env;
+    if (!o_.tsan_options.empty()) {
+      r->tsan_dir = fmt::format("{}/{}", o_.tsan_log_root, spawned_++);
+      ::mkdir(r->tsan_dir.c_str(), 0700);
+      tsan_env = fmt::format("TSAN_OPTIONS={}:log_path={}/tsan", o_.tsan_options, r->tsan_dir);
+      envp.push_back(tsan_env.data());
+    }
     envp.push_back(nullptr);
 
     int rc = posix_spawn(&r->pid, exe_.c_str(), &fa, &attr, argv.data(), envp.data());
@@ -461,7 +479,7 @@ class Supervisor {
     kill(r.pid, SIGUSR1);
     ::usleep(150'000);
     read_pipes(r);
-    if (o_.native_stacks) r.captured = gdb_stacks(r.pid);
+    if (o_.native_stacks) r.captured = gdb_stacks(r.pid, o_.gdb_python_helper);
   }
 
   void finish_exited() {
@@ -494,6 +512,8 @@ class Supervisor {
     e.result_message = r.result_message;
     e.stderr_text = r.err_tail.text();
     e.stacks = read_memfd(r.stacks.get());
+    if (!r.tsan_dir.empty()) e.sanitizer_log = tsan::collect_logs(r.tsan_dir);
+    if (r.stalled) e.stacks = "Python stacks (faulthandler, on SIGUSR1):\n" + e.stacks;
     if (!r.captured.empty()) e.stacks += "\nNative stacks of all threads (gdb):\n" + r.captured;
     Classification c = classify(e);
 
@@ -512,6 +532,7 @@ class Supervisor {
     t.stdout_tail = r.out_tail.text();
     t.stderr_tail = std::move(e.stderr_text);
     t.stacks = std::move(e.stacks);
+    t.sanitizer_log = std::move(e.sanitizer_log);
     return t;
   }
 
@@ -537,6 +558,7 @@ class Supervisor {
   std::vector<std::uint64_t> launched_;
   std::vector<std::unique_ptr<Running>> running_;
   std::uint64_t failures_ = 0;
+  std::uint64_t spawned_ = 0;
   Clock::time_point start_;
   RunEnd end_;
 };

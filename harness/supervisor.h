@@ -36,8 +36,14 @@ struct RunOptions {
   int shard_index = 0;
   int shard_count = 1;
   bool native_stacks = true;                                  // gdb on a stall
+  std::string gdb_python_helper;  // CPython's libpython.py for gdb, when the build has one
   std::map<std::string, std::string> environment;             // set in every child
   std::function<bool(const TrialResult&)> counts_as_failure;  // default: is_failure
+  // ThreadSanitizer (sanitizer.h): when set, every child gets TSAN_OPTIONS=<tsan_options>
+  // plus a log_path in its own folder under tsan_log_root, and what it wrote there comes
+  // back as TrialResult::sanitizer_log (the user's TSAN_OPTIONS are already merged in).
+  std::string tsan_options;
+  std::string tsan_log_root;
 };
 
 class TrialSink {

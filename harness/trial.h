@@ -41,6 +41,7 @@ struct TrialResult {
   std::string stdout_tail;
   std::string stderr_tail;
   std::string stacks;
+  std::string sanitizer_log;  // the trial's ThreadSanitizer log files, when it wrote any
 };
 
 }  // namespace gilrace

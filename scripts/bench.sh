@@ -5,13 +5,18 @@
 #
 #   scripts/bench.sh [--python PREFIX_OR_EXECUTABLE] [--runs N] [SECTION...]
 #
-# Sections: engine (default), scenarios. The engine section measures:
+# Sections: engine (default), scenarios (see SCENARIO_TABLE). The engine section measures:
 #   - per-trial cost of `gilrace run selftest-pass -n 200 -j 1` against 200
 #     runs of `python3 -I -S -c pass` of the same CPython (goal <= 1.15x);
 #   - -j 2 throughput against -j 1 (goal >= 1.8x on a 2-core machine);
 #   - the supervisor's own peak RSS for selftest-flood -n 20 and
 #     selftest-pass -n 20000 (goal < 50 MB each);
 #   - selftest-deadlock --stall 2s: wall time to the report, stacks included (goal < 5 s).
+# The tsan section (needs the cached ThreadSanitizer build: scripts/build-cpython.sh
+# --version 3.13 --free-threading --tsan) measures, for the free-threaded 3.13 against its
+# ThreadSanitizer build: each scenario's trials per second (of trial time, so -j does not
+# matter) in `run --all`, the slowdown, and seconds to the first sanitizer report of
+# traceback-code-cache naive (-j 2).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$ROOT/scripts/lib/deps.sh"
@@ -89,9 +94,102 @@ engine() {
     "$(json "$tmp/dl.json" "round(d['run']['wall_seconds'], 2)")" "1" "-"
 }
 
+# Per scenario and variant on this build: for a variant expected to fail, the
+# failure rate over 200 trials and the median seconds to the first failure
+# over 5 runs with -j 2 (goal < 10 s); for one expected to pass, 0 failures in
+# 500 trials. Variants that do not apply to the build are reported as such.
+SCENARIO_TABLE=(
+  # scenario variant expectation(fail|pass) [extra gilrace args...]
+  "finalize-ensure during pass"
+  "finalize-ensure import pass"
+  "finalize-ensure after pass"
+  "list-union-repr list pass"
+  "list-union-repr namespace pass"
+  "stderr-gil-deadlock fixed pass --stall 3s"
+  "stderr-gil-deadlock naive fail --stall 3s"
+  "stderr-gil-deadlock naive fail --stall 3s --param forced=1"
+  "traceback-code-cache fixed pass"
+  "traceback-code-cache naive fail"
+  "asyncio-destroy-finalize fixed pass"
+  "asyncio-destroy-finalize naive fail"
+)
+
+scenarios() {
+  echo "== scenarios: $("$gilrace" info --json | "$python" -c 'import json,sys; d=json.load(sys.stdin); print(d["version"], "free-threaded" if d["free_threaded"] else "GIL", "debug" if d["debug"] else "")')"
+  local row name variant expect extra
+  for row in "${SCENARIO_TABLE[@]}"; do
+    read -r name variant expect extra <<<"$row"
+    # shellcheck disable=SC2086
+    if ! "$gilrace" run "$name" --variant "$variant" -n 1 --json "$tmp/probe.json" $extra >/dev/null 2>"$tmp/err"; then
+      if grep -q "does not apply" "$tmp/err"; then
+        printf '%-58s %12s\n' "$name/$variant $extra" "n/a: $(sed 's/.*does not apply to this build: //' "$tmp/err")"
+        continue
+      fi
+    fi
+    if [[ $expect == pass ]]; then
+      # shellcheck disable=SC2086
+      "$gilrace" run "$name" --variant "$variant" -n 500 -j 2 --json "$tmp/s.json" $extra >/dev/null || true
+      figure "$name/$variant $extra: failures in 500" "$(json "$tmp/s.json" "d['totals']['failures']")" "v == 0" "0"
+    else
+      # shellcheck disable=SC2086
+      "$gilrace" run "$name" --variant "$variant" -n 200 -j 2 --json "$tmp/s.json" $extra >/dev/null || true
+      figure "$name/$variant $extra: failure rate over 200" \
+        "$(json "$tmp/s.json" "'%.1f%%' % (100 * d['totals']['failures'] / max(1, d['totals']['trials']))")" "1" "-"
+      local times=() i
+      for i in 1 2 3 4 5; do
+        # shellcheck disable=SC2086
+        "$gilrace" run "$name" --variant "$variant" -n 1000 -j 2 --stop-after 1 --json "$tmp/f.json" $extra >/dev/null || true
+        times+=("$(json "$tmp/f.json" "d['groups'][0]['first_failure_seconds'] or 'inf'")")
+      done
+      figure "$name/$variant $extra: median s to first failure (-j 2)" \
+        "$(printf '%s\n' "${times[@]}" | sort -g | sed -n 3p)" "v < 10" "< 10"
+    fi
+  done
+}
+
+tsan() {
+  local ft tp g_ft g_ts n=${TSAN_BENCH_TRIALS:-10}
+  ft=$("$ROOT/scripts/build-cpython.sh" --version 3.13 --free-threading | tail -n 1)
+  if ! tp=$("$ROOT/scripts/build-cpython.sh" --version 3.13 --free-threading --tsan --print-prefix); then
+    echo "== tsan: skipped (no ThreadSanitizer build in the cache)"
+    return
+  fi
+  g_ft=$("$ROOT/scripts/build-harness.sh" --python "$ft" | tail -n 1)
+  g_ts=$("$ROOT/scripts/build-harness.sh" --python "$tp" --sanitizer thread | tail -n 1)
+  echo "== tsan: free-threaded 3.13 vs its ThreadSanitizer build, run --all -n $n -j 2"
+  "$g_ft" run --all -n "$n" -j 2 --seed 1 --json "$tmp/ft.json" >/dev/null || true
+  "$g_ts" run --all -n "$n" -j 2 --seed 1 --json "$tmp/ts.json" >/dev/null || true
+  "$tp/bin/python3" - "$tmp/ft.json" "$tmp/ts.json" <<'PY' | while IFS=$'\t' read -r name a b r; do
+import json, sys
+ft, ts = (json.load(open(p)) for p in sys.argv[1:3])
+rate = lambda g: g["trials"] / g["trial_seconds"] if g.get("trial_seconds") else 0
+tsg = {(g["scenario"], g["variant"]): g for g in ts["groups"]}
+for g in ft["groups"]:
+    t = tsg.get((g["scenario"], g["variant"]))
+    if not t or g.get("skip_reason") or t.get("skip_reason"):
+        continue
+    a, b = rate(g), rate(t)
+    print(f"{g['scenario']}/{g['variant']}\t{a:.2f}\t{b:.2f}\t{(a / b if b else 0):.1f}")
+PY
+    figure "$name trials/s (trial time): ft / tsan" "$a / $b" "1" "-"
+    figure "  slowdown under ThreadSanitizer" "$r" "1" "-"
+  done
+  local start end
+  start=$(date +%s.%N)
+  "$g_ts" run traceback-code-cache --variant naive -n 20 -j 2 --stop-after 1 --seed 1 \
+    --json "$tmp/tcc.json" >/dev/null || true
+  end=$(date +%s.%N)
+  figure "traceback-code-cache naive: s to first sanitizer report (-j 2)" \
+    "$(json "$tmp/tcc.json" "round(d['groups'][0]['first_failure_seconds'] or -1, 2)")" "v > 0" "> 0"
+  figure "  of which the whole run (stop after 1)" "$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.2f", b-a}')" "1" "-"
+  figure "  outcomes" "$(json "$tmp/tcc.json" "','.join(f'{k}={v}' for k, v in d['groups'][0]['outcomes'].items())")" "1" "-"
+}
+
 for s in "${sections[@]}"; do
   case $s in
     engine) engine ;;
+    tsan) tsan ;;
+    scenarios) scenarios ;;
     *) echo "bench.sh: unknown section '$s'" >&2; exit 2 ;;
   esac
 done

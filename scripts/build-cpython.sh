@@ -312,6 +312,12 @@ print(int(bool(sysconfig.get_config_var("Py_GIL_DISABLED"))), int(hasattr(sys, "
 want="$($FT && echo 1 || echo 0) $($DEBUG && echo 1 || echo 0) $($TSAN && echo 1 || echo 0)"
 [[ $check == "$want" ]] || fail "built interpreter flavour '$check' (ft debug tsan) differs from the one asked for '$want'"
 
+# Tools a debugger and a sanitizer want but `make install` leaves behind:
+# CPython's gdb helpers (py-bt in native stacks) and its TSAN suppressions.
+mkdir -p "$STAGED/share/gilrace"
+cp "$SRC/Tools/gdb/libpython.py" "$STAGED/share/gilrace/libpython.py" 2>/dev/null || true
+if [[ -d $SRC/Tools/tsan ]]; then cp -r "$SRC/Tools/tsan" "$STAGED/share/gilrace/tsan"; fi
+
 WARM_IMPORTS='import asyncio, concurrent.futures, faulthandler, json, subprocess, sysconfig, threading, traceback, typing, weakref'
 
 # ---------------------------------------------------------------- metadata

@@ -3,6 +3,8 @@
 
 GILRACE_DEPS=(cmake ninja-build g++ pkg-config libcli11-dev libfmt-dev catch2 nlohmann-json3-dev
   python3-dev gdb hyperfine)
+# The nightly tests: headless Chromium renders the HTML report, PyYAML checks ci/'s YAML.
+GILRACE_DEPS+=(chromium python3-yaml)
 
 gilrace_missing_packages() {
   local p missing=()

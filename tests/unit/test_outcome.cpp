@@ -127,3 +127,36 @@ TEST_CASE("outcome names are the stable ones") {
   CHECK_FALSE(is_failure(Outcome::skipped));
   CHECK(is_failure(Outcome::error));
 }
+
+TEST_CASE("a deadlock's signature names where each thread chose to wait") {
+  const char* gdb =
+      "Native stacks of all threads (gdb):\n"
+      "Thread 3 (Thread 0x7f6d1991c6c0 (LWP 25864) \"gilrace\"):\n"
+      "#0  futex_wait (private=0, expected=2, futex_word=0x7ffd2b966440) at futex-internal.h:146\n"
+      "#1  __GI___lll_lock_wait (futex=futex@entry=0x7ffd2b966440, private=0) at lowlevellock.c:49\n"
+      "#2  0x00007f6d1a2aa482 in lll_mutex_lock_optimized (mutex=0x7ffd2b966440) at x.c:48\n"
+      "#3  ___pthread_mutex_lock (mutex=0x7ffd2b966440) at ./nptl/pthread_mutex_lock.c:93\n"
+      "#4  0x0000562b1c45afe9 in __gthread_mutex_lock (__mutex=0x7ffd2b966440) at gthr.h:749\n"
+      "#5  std::mutex::lock (this=0x7ffd2b966440) at std_mutex.h:100\n"
+      "#6  gilrace_selftest_lock_second (m=m@entry=0x7ffd2b966440) at deadlock.cpp:10\n"
+      "#7  0x0000562b1c45b2da in worker () at deadlock.cpp:28\n"
+      "\n"
+      "Thread 2 (Thread 0x7f6d1a11d6c0 (LWP 25863) \"gilrace\"):\n"
+      "#0  futex_wait (private=0, expected=2, futex_word=0x7ffd2b966470) at futex-internal.h:146\n"
+      "#1  0x00007f6d1a2aa482 in ___pthread_mutex_lock (mutex=0x7ffd2b966470) at x.c:93\n"
+      "#2  gilrace_selftest_lock_second (m=m@entry=0x7ffd2b966470) at deadlock.cpp:10\n"
+      "\n"
+      "Thread 1 (Thread 0x7f6d1a6b1740 (LWP 25862) \"gilrace\"):\n"
+      "#0  __futex_abstimed_wait_common64 (private=128, cancel=true) at futex-internal.c:57\n"
+      "#1  0x00007f6d1a2a5f1b in __pthread_clockjoin_ex (threadid=140, thread_return=0x0) at j.c:105\n"
+      "#2  0x00007f6d1a49e3c7 in std::thread::join() () from /lib/libstdc++.so.6\n"
+      "#3  0x0000562b1c45b1b8 in gilrace::SelftestDeadlock::run (this=<optimized out>) at d.cpp:36\n";
+  CHECK(deadlock_wait_sites(gdb) ==
+        "gilrace::SelftestDeadlock::run | 2x gilrace_selftest_lock_second");
+  Evidence e;
+  e.stalled = true;
+  e.signal = 9;
+  e.stacks = std::string("Python stacks (faulthandler, on SIGUSR1):\n\n") + gdb;
+  CHECK(classify(e).signature ==
+        "deadlock: gilrace::SelftestDeadlock::run | 2x gilrace_selftest_lock_second");
+}
