@@ -37,6 +37,7 @@
 // attached, as it deallocated IcePy's Communicator.
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <random>
 #include <string>
@@ -101,6 +102,25 @@ void stay_out_of_the_gil(Communicator& c, PyObject* sleep) {
     while (!c.main_finalizing.load())
       if (!sleep_without_gil(sleep, 0.001)) return;
   if (c.window_s > 0) sleep_without_gil(sleep, c.window_s);
+}
+
+std::string check_params(const std::map<std::string, std::string>& params) {
+  auto number = [&](const char* k, double lo, double hi) {
+    try {
+      std::size_t used = 0;
+      const std::string& v = params.at(k);
+      double d = std::stod(v, &used);
+      return used == v.size() && d >= lo && d <= hi;
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  if (!number("window_ms", 0, 10'000)) return "--param window_ms= needs a number from 0 to 10000";
+  if (!number("start_delay_us", 0, 10'000'000))
+    return "--param start_delay_us= needs a number from 0 to 10000000";
+  const std::string& f = params.at("forced");
+  if (f != "0" && f != "1" && f != "true" && f != "false") return "--param forced= must be 0 or 1";
+  return "";
 }
 
 // Hit when the enclosing frame is left while the callback is still in its GIL-released window:
@@ -212,11 +232,13 @@ class AsyncioDestroyFinalize : public Scenario {
                     "the callback completes the future after a random delay up to this"}},
         .lifecycle = Lifecycle::scenario,
         .default_threads = 1,
+        .validate = check_params,
     };
   }
 
   Result run(Context& ctx) override {
     ctx.init_python();
+    ctx.heartbeat();
     comm_.ctx = &ctx;
     comm_.naive = ctx.variant() == "naive";
     comm_.window_s = ctx.param_double("window_ms") / 1000.0;
@@ -235,6 +257,7 @@ class AsyncioDestroyFinalize : public Scenario {
           "ice = types.ModuleType('_gilrace_ice')\n"
           "sys.modules['_gilrace_ice'] = ice\n",
           "<asyncio-destroy-finalize>");
+      ctx.heartbeat();  // importing asyncio can take seconds on a loaded machine
       PyObject* loop = PyDict_GetItemString(ns.get(), "loop");
       PyObject* fut = PyDict_GetItemString(ns.get(), "fut");
       PyObject* ice = PyDict_GetItemString(ns.get(), "ice");

@@ -33,6 +33,7 @@
 // the GIL) and gilrace_stderr_collect_holding_output_lock (the holder stops the world).
 #include <algorithm>
 #include <latch>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -144,6 +145,24 @@ void wait_detached(std::latch& l, bool attached) {
   l.wait();
 }
 
+std::string check_params(const std::map<std::string, std::string>& params) {
+  auto count = [&](const char* k) {
+    try {
+      std::size_t used = 0;
+      const std::string& v = params.at(k);
+      long long n = std::stoll(v, &used);
+      return used == v.size() && n >= 1 && n <= 100'000'000;
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  if (!count("iterations")) return "--param iterations= needs an integer from 1 to 100000000";
+  if (!count("gc_every")) return "--param gc_every= needs an integer from 1 to 100000000";
+  const std::string& f = params.at("forced");
+  if (f != "0" && f != "1" && f != "true" && f != "false") return "--param forced= must be 0 or 1";
+  return "";
+}
+
 class StderrGilDeadlock : public Scenario {
  public:
   static ScenarioInfo info() {
@@ -170,6 +189,7 @@ class StderrGilDeadlock : public Scenario {
                    {"iterations", "300", "messages per thread (natural timing)"},
                    {"gc_every", "1", "stw variants: collect on every Nth formatted error"}},
         .default_threads = 4,
+        .validate = check_params,
     };
   }
 
@@ -192,7 +212,7 @@ class StderrGilDeadlock : public Scenario {
 
     forced_ = ctx.param_bool("forced");
     iterations_ = ctx.param_int("iterations");
-    gc_every_ = std::max<long long>(1, ctx.param_int("gc_every"));
+    gc_every_ = ctx.param_int("gc_every");
     ns_ = py::run_code(
         "import gc, warnings\n"
         "class GilraceWarning(UserWarning):\n"
