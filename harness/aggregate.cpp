@@ -125,16 +125,11 @@ nlohmann::json GroupStats::to_json(double confidence) const {
   j["probes"] = probes_j;
   nlohmann::json sigs = nlohmann::json::array();
   for (const auto& s : signatures) {
-    nlohmann::json sj = {{"id", s.id},
-                         {"outcome", s.outcome},
-                         {"signature", s.signature},
-                         {"count", s.count},
-                         {"first_trial", s.first_trial},
-                         {"first_seed", s.first_seed},
-                         {"replay", s.replay},
-                         {"detail", s.detail},
-                         {"artifacts", s.artifacts},
-                         {"stacks", s.stacks}};
+    nlohmann::json sj = {
+        {"id", s.id},         {"outcome", s.outcome},         {"signature", s.signature},
+        {"count", s.count},   {"first_trial", s.first_trial}, {"first_seed", s.first_seed},
+        {"replay", s.replay}, {"detail", s.detail},           {"artifacts", s.artifacts},
+        {"stacks", s.stacks}};
     if (s.known) {
       sj["known"] = true;
       sj["issue"] = s.issue;

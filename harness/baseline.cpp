@@ -38,9 +38,8 @@ Baseline parse_baseline(const json& j, const std::string& name) {
       throw UsageError(fmt::format("{}: entry {} needs a scenario and a variant", name, n));
     bool has_text = !k.outcome.empty() && !k.signature.empty();
     if (k.id.empty() && !has_text)
-      throw UsageError(
-          fmt::format("{}: entry {} ({}) needs an id, or an outcome and a signature", name, n,
-                      k.scenario));
+      throw UsageError(fmt::format("{}: entry {} ({}) needs an id, or an outcome and a signature",
+                                   name, n, k.scenario));
     if (has_text) {
       std::string id = signature_id(k.outcome, k.signature);
       if (k.id.empty()) k.id = id;
@@ -92,8 +91,8 @@ json apply_baseline(const Baseline& b, const std::vector<GroupStats*>& groups) {
     const KnownSignature& k = b.entries[i];
     if (k.issue.empty()) ++without_issue;
     if (!seen[i])
-      unseen.push_back({{"scenario", k.scenario}, {"variant", k.variant}, {"id", k.id},
-                        {"issue", k.issue}});
+      unseen.push_back(
+          {{"scenario", k.scenario}, {"variant", k.variant}, {"id", k.id}, {"issue", k.issue}});
   }
   return {{"file", b.path},
           {"entries", b.entries.size()},

@@ -70,7 +70,8 @@ int cmd_merge(const MergeArgs& a, const std::vector<std::string>& argv) {
   int exit_code = report_new_failures(m.report) ? kExitFailed : kExitOk;
   nlohmann::json j = report_json(m.report, exit_code);
   if (!baseline_summary.is_null()) j["baseline"] = baseline_summary;
-  write_file_atomic(a.output, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  write_file_atomic(a.output,
+                    j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   RunReport rr = as_run_report(m.report, exit_code);
   if (!a.junit.empty()) write_file_atomic(a.junit, junit_xml(rr));
 

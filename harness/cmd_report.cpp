@@ -1,6 +1,9 @@
 // gilrace report: JSON summaries (one night's merged report, or many nights')
 // as one self-contained HTML page.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <map>
 
 #include "harness/cli.h"
 #include "harness/commands.h"
@@ -22,8 +25,31 @@ int cmd_report(const ReportArgs& a) {
   if (a.files.empty()) throw UsageError("name the JSON summaries to report on");
   if (a.html.empty()) throw UsageError("--html is required");
   require_writable_file(a.html, "--html");
+  // Shards of one split (one build, seed and shard count) are one run: merged
+  // here, so a night's shard files can be given as they are.
   std::vector<LoadedReport> reports;
-  for (const auto& f : a.files) reports.push_back(load_report(f));
+  std::map<std::string, std::vector<LoadedReport>> splits;
+  std::vector<std::string> order;
+  for (const auto& f : a.files) {
+    LoadedReport r = load_report(f);
+    if (r.builds.size() == 1 && r.shards.size() == 1 && r.shards.front().count > 1) {
+      std::string key = fmt::format("{} {} {}", build_identity(r.builds.front()).dump(),
+                                    r.shards.front().seed, r.shards.front().count);
+      if (!splits.count(key)) order.push_back(key);
+      splits[key].push_back(std::move(r));
+    } else {
+      reports.push_back(std::move(r));
+    }
+  }
+  for (const auto& key : order) {
+    const auto& shards = splits[key];
+    Merged m = merge_reports(shards, {});
+    m.report.path = fmt::format("{} shard summaries ({}...)", shards.size(), shards.front().path);
+    for (const auto& w : m.warnings) fmt::print(stderr, "gilrace: warning: {}\n", w);
+    if (!m.missing_shards.empty())
+      fmt::print(stderr, "gilrace: missing shards: {}\n", fmt::join(m.missing_shards, ", "));
+    reports.push_back(std::move(m.report));
+  }
   HtmlOptions o;
   if (!a.title.empty()) o.title = a.title;
   o.generated_at = now_iso8601();

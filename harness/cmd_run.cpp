@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "harness/bisect.h"
 #include "harness/baseline.h"
+#include "harness/bisect.h"
 #include "harness/cli.h"
 #include "harness/commands.h"
 #include "harness/parse.h"

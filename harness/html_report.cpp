@@ -34,6 +34,10 @@ th, td { border: 1px solid #d5dae3; padding: 5px 8px; text-align: left; vertical
 th { background: #f1f3f7; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.failing td.rate { color: #8a1c17; font-weight: 600; }
+table.scenario { table-layout: fixed; }
+table.scenario th:nth-child(1) { width: 12%; }
+table.scenario th:nth-child(2), table.scenario th:nth-child(3), table.scenario th:nth-child(4) { width: 7%; }
+table.scenario th:nth-child(5) { width: 10%; }
 caption { text-align: left; font-weight: 600; font-size: 15px; padding: 4px 0; }
 caption .refs { font-weight: 400; color: #5a6272; font-size: 13px; }
 .sig { border-left: 4px solid #d33; padding: 4px 8px; margin: 4px 0; background: #fff7f7; }
@@ -56,9 +60,8 @@ footer { margin-top: 32px; color: #5a6272; font-size: 12px; }
 )";
 
 // Colours that stay apart from each other and from the red of failures.
-constexpr std::string_view kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd",
-                                         "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-                                         "#7f7f7f", "#d62728"};
+constexpr std::string_view kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
+                                         "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#d62728"};
 
 std::string pct(double v) {
   if (v <= 0) return "0%";
@@ -107,8 +110,10 @@ std::string signature_html(const SignatureStats& s) {
   h += fmt::format("<pre class=\"replay\">{}</pre>", html_escape(s.replay));
   if (!s.detail.empty() || !s.stacks.empty() || !s.artifacts.empty()) {
     h += "<details><summary>detail and stacks</summary>";
-    if (!s.detail.empty()) h += fmt::format("<pre class=\"detail\">{}</pre>", html_escape(s.detail));
-    if (!s.stacks.empty()) h += fmt::format("<pre class=\"stacks\">{}</pre>", html_escape(s.stacks));
+    if (!s.detail.empty())
+      h += fmt::format("<pre class=\"detail\">{}</pre>", html_escape(s.detail));
+    if (!s.stacks.empty())
+      h += fmt::format("<pre class=\"stacks\">{}</pre>", html_escape(s.stacks));
     if (!s.artifacts.empty())
       h += fmt::format("<div class=\"muted\">artifacts: <code>{}</code></div>",
                        html_escape(s.artifacts));
@@ -134,14 +139,20 @@ std::string trend_svg(const std::string& label, const std::vector<Series>& serie
                       const std::vector<std::pair<long long, std::string>>& times) {
   const double W = 960, H = 280, left = 64, right = 24, top = 16, bottom = 46;
   const double pw = W - left - right, ph = H - top - bottom;
-  long long t0 = times.front().first, t1 = times.back().first;
   double ymax = 0;
   for (const auto& s : series)
     for (const auto& p : s.points) ymax = std::max({ymax, p.rate, p.high});
   ymax = nice_ceiling(std::max(ymax, 0.001));
+  // Runs are evenly spaced in the order they ran: nights are what is compared.
+  std::map<long long, std::size_t> slot;
+  for (const auto& [t, iso] : times) slot.emplace(t, slot.size());
+  const double pad = 24;
   auto X = [&](long long t) {
-    return t1 == t0 ? left + pw / 2
-                    : left + pw * static_cast<double>(t - t0) / static_cast<double>(t1 - t0);
+    std::size_t n = times.size();
+    return n < 2
+               ? left + pw / 2
+               : left + pad +
+                     (pw - 2 * pad) * static_cast<double>(slot.at(t)) / static_cast<double>(n - 1);
   };
   auto Y = [&](double r) { return top + ph * (1 - r / ymax); };
 
@@ -156,7 +167,8 @@ std::string trend_svg(const std::string& label, const std::vector<Series>& serie
     double r = ymax * i / 4, y = Y(r);
     svg += fmt::format(
         "<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#e3e7ee\"/>"
-        "<text x=\"{}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"end\" fill=\"#5a6272\">{}</text>",
+        "<text x=\"{}\" y=\"{:.1f}\" font-size=\"11\" text-anchor=\"end\" "
+        "fill=\"#5a6272\">{}</text>",
         left, y, left + pw, y, left - 6, y + 4, pct(r));
   }
   std::size_t every = std::max<std::size_t>(1, (times.size() + 9) / 10);
@@ -289,8 +301,8 @@ std::string html_report(const std::vector<LoadedReport>& reports, const HtmlOpti
 
   std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  h += fmt::format("<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n",
-                   html_escape(o.title), kStyle);
+  h += fmt::format("<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n", html_escape(o.title),
+                   kStyle);
   h += fmt::format("<header>\n<h1>{}</h1>\n", html_escape(o.title));
   h += fmt::format("<p class=\"meta\">{} report(s), {} build(s), {} run(s) over time{}</p>\n",
                    reports.size(), labels.size(), distinct_times.size(),
@@ -312,7 +324,8 @@ std::string html_report(const std::vector<LoadedReport>& reports, const HtmlOpti
   // Trend: one chart per build, when there are runs at several times.
   if (distinct_times.size() >= 2) {
     h += "<section id=\"trend\">\n<h2>Failure rate over time</h2>\n";
-    h += "<p class=\"meta\">Each point is one run (its JSON summary); the vertical bar is the "
+    h += "<p class=\"meta\">Each point is one run (its JSON summary), in the order they ran; the "
+         "vertical bar is the "
          "rate's interval. Scenario/variants that never failed are listed below the chart.</p>\n";
     for (const auto& label : labels) {
       std::map<std::pair<std::string, std::string>, Series> by_key;
@@ -397,14 +410,14 @@ std::string html_report(const std::vector<LoadedReport>& reports, const HtmlOpti
     std::vector<std::string> shards;
     for (const auto& s : r.shards)
       if (s.build == run.build) shards.push_back(s.text());
-    std::string seed = r.run.contains("seed") && !r.run["seed"].is_null()
-                           ? r.run["seed"].dump()
-                           : std::string("several");
+    std::string seed = r.run.contains("seed") && !r.run["seed"].is_null() ? r.run["seed"].dump()
+                                                                          : std::string("several");
     h += fmt::format(
         "<p class=\"meta\">latest run started {} &middot; seed {} &middot; shard(s) {} &middot; "
         "{:.0f} s wall &middot; <code>{}</code></p>\n",
-        html_escape(r.started_at), html_escape(seed), html_escape(fmt::format("{}", fmt::join(shards, ", "))),
-        r.run.value("wall_seconds", 0.0), html_escape(r.path));
+        html_escape(r.started_at), html_escape(seed),
+        html_escape(fmt::format("{}", fmt::join(shards, ", "))), r.run.value("wall_seconds", 0.0),
+        html_escape(r.path));
     if (r.run.contains("missing_shards") && r.run["missing_shards"].is_array() &&
         !r.run["missing_shards"].empty()) {
       std::vector<std::string> missing;

@@ -84,9 +84,10 @@ void add_group(GroupStats& dst, const GroupStats& src, const std::string& dst_fr
 // Trials up to and including the first failing one, in trial-index order:
 // what "first failure after" means once shards ran side by side.
 void settle_group(GroupStats& g) {
-  std::stable_sort(
-      g.signatures.begin(), g.signatures.end(),
-      [](const SignatureStats& a, const SignatureStats& b) { return a.first_trial < b.first_trial; });
+  std::stable_sort(g.signatures.begin(), g.signatures.end(),
+                   [](const SignatureStats& a, const SignatureStats& b) {
+                     return a.first_trial < b.first_trial;
+                   });
   if (g.failures && !g.signatures.empty())
     g.first_failure_after = g.signatures.front().first_trial + 1;
   else if (!g.failures)
@@ -119,7 +120,8 @@ LoadedReport parse_report(const json& j, const std::string& name) {
         ref.build = get_or<std::size_t>(s, "build", 0);
         ref.seed = get_or<std::uint64_t>(s, "seed", 0);
         std::tie(ref.index, ref.count) = parse_shard(get_or<std::string>(s, "shard", "0/1"));
-        if (ref.build >= r.builds.size()) throw UsageError("a shard names a build it does not have");
+        if (ref.build >= r.builds.size())
+          throw UsageError("a shard names a build it does not have");
         r.shards.push_back(ref);
       }
     } else {
@@ -164,9 +166,9 @@ LoadedReport load_report(const std::string& path) {
 json build_identity(const json& b) {
   json id = json::object();
   if (!b.is_object()) return id;
-  for (const char* k : {"version", "hexversion", "runtime_hexversion", "free_threaded",
-                        "gil_enabled_at_runtime", "debug", "python_tsan", "gilrace_tsan",
-                        "gilrace_version", "source_revision"})
+  for (const char* k :
+       {"version", "hexversion", "runtime_hexversion", "free_threaded", "gil_enabled_at_runtime",
+        "debug", "python_tsan", "gilrace_tsan", "gilrace_version", "source_revision"})
     if (b.contains(k)) id[k] = b[k];
   if (b.contains("build_record") && b["build_record"].is_object()) {
     const json& rec = b["build_record"];

@@ -53,7 +53,7 @@ std::string build_label(const nlohmann::json& build);
 
 struct MergeOptions {
   bool allow_different_builds = false;
-  double confidence = 0;              // 0: the first input's
+  double confidence = 0;             // 0: the first input's
   std::vector<std::string> command;  // recorded in run.command
 };
 

@@ -134,10 +134,10 @@ std::string junit_xml(const RunReport& r) {
       const SignatureStats* first_new = nullptr;
       for (const auto& s : g.signatures) {
         if (!s.known && !first_new) first_new = &s;
-        body += fmt::format("{} x {}: {} [{}]{}\n  first: trial {} seed {}\n  replay: {}\n",
-                            s.count, s.outcome, s.signature, s.id,
-                            s.known ? " known: " + s.issue : "", s.first_trial, s.first_seed,
-                            s.replay);
+        body +=
+            fmt::format("{} x {}: {} [{}]{}\n  first: trial {} seed {}\n  replay: {}\n", s.count,
+                        s.outcome, s.signature, s.id, s.known ? " known: " + s.issue : "",
+                        s.first_trial, s.first_seed, s.replay);
       }
       x += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", xml_escape(msg),
                        xml_escape(first_new ? first_new->outcome : "failure"), xml_escape(body));
@@ -178,10 +178,10 @@ std::string text_summary(const RunReport& r) {
       s += fmt::format("    probe {}: hit in {}/{} trials ({} hits)\n", name, p.trials_hit,
                        g.trials, p.total);
     for (const auto& sig : g.signatures) {
-      s += fmt::format("    {} x {}: {} [{}]{}\n", sig.count, sig.outcome, sig.signature, sig.id,
-                       sig.known ? fmt::format(" known ({})", sig.issue.empty() ? "no issue given"
-                                                                                : sig.issue)
-                                 : "");
+      s += fmt::format(
+          "    {} x {}: {} [{}]{}\n", sig.count, sig.outcome, sig.signature, sig.id,
+          sig.known ? fmt::format(" known ({})", sig.issue.empty() ? "no issue given" : sig.issue)
+                    : "");
       s += fmt::format("      replay: {}\n", sig.replay);
       if (!sig.artifacts.empty()) s += fmt::format("      artifacts: {}\n", sig.artifacts);
     }

@@ -95,9 +95,10 @@ TEST_CASE("merging shards adds counts and recomputes the statistics") {
   std::string segv = "SIGSEGV in f", abrt = "SIGABRT in g";
   std::vector<LoadedReport> in = {
       loaded(a_report(0, 2, {a_group("s", 200, 3, {sig("crash", segv, 3, 40)})}), "a.json"),
-      loaded(a_report(1, 2,
-                      {a_group("s", 200, 5, {sig("crash", segv, 4, 17), sig("crash", abrt, 1, 99)})}),
-             "b.json")};
+      loaded(
+          a_report(1, 2,
+                   {a_group("s", 200, 5, {sig("crash", segv, 4, 17), sig("crash", abrt, 1, 99)})}),
+          "b.json")};
   Merged m = merge_reports(in, {});
   const GroupStats& g = only_group(m, "s");
   CHECK(g.trials == 400);
@@ -148,9 +149,10 @@ TEST_CASE("a merge names the missing shards") {
 }
 
 TEST_CASE("a merged report merges again, as one more shard set") {
-  Merged first = merge_reports({loaded(a_report(0, 3, {a_group("s", 10, 1, {sig("crash", "x", 1, 3)})}), "0.json"),
-                                loaded(a_report(1, 3, {a_group("s", 10, 0)}), "1.json")},
-                               {});
+  Merged first = merge_reports(
+      {loaded(a_report(0, 3, {a_group("s", 10, 1, {sig("crash", "x", 1, 3)})}), "0.json"),
+       loaded(a_report(1, 3, {a_group("s", 10, 0)}), "1.json")},
+      {});
   CHECK(first.missing_shards == std::vector<std::string>{"2/3"});
   LoadedReport again = parse_report(report_json(first.report, 1), "merged.json");
   CHECK(again.shards.size() == 2);
@@ -162,16 +164,18 @@ TEST_CASE("a merged report merges again, as one more shard set") {
   CHECK(only_group(all, "s").signatures.at(0).count == 3);
   CHECK(only_group(all, "s").signatures.at(0).first_trial == 2);
   // Merging the merged report with one of its own shards would count it twice.
-  std::string err = usage_error_of(
-      [&] { merge_reports({again, loaded(a_report(1, 3, {a_group("s", 10, 0)}), "1b.json")}, {}); });
+  std::string err = usage_error_of([&] {
+    merge_reports({again, loaded(a_report(1, 3, {a_group("s", 10, 0)}), "1b.json")}, {});
+  });
   CHECK(err.find("both hold shard 1/3 of seed 7") != std::string::npos);
 }
 
 TEST_CASE("merge refuses what would be wrong") {
   auto g = [] { return json::array({a_group("s", 10, 0)}); };
   SECTION("different builds, unless asked") {
-    std::vector<LoadedReport> in = {loaded(a_report(0, 2, g()), "ft.json"),
-                                    loaded(a_report(1, 2, g(), a_build("3.11.2", false)), "gil.json")};
+    std::vector<LoadedReport> in = {
+        loaded(a_report(0, 2, g()), "ft.json"),
+        loaded(a_report(1, 2, g(), a_build("3.11.2", false)), "gil.json")};
     std::string err = usage_error_of([&] { merge_reports(in, {}); });
     CHECK(err ==
           "ft.json and gil.json are different builds (3.13.15 free-threaded vs 3.11.2 with-GIL); "
@@ -202,7 +206,8 @@ TEST_CASE("merge refuses what would be wrong") {
     other["source_revision"] = "abc123";
     std::string err = usage_error_of([&] {
       merge_reports(
-          {loaded(a_report(0, 2, g()), "a.json"), loaded(a_report(1, 2, g(), other), "b.json")}, {});
+          {loaded(a_report(0, 2, g()), "a.json"), loaded(a_report(1, 2, g(), other), "b.json")},
+          {});
     });
     CHECK(err.find("source_revision") != std::string::npos);
   }
@@ -230,17 +235,18 @@ TEST_CASE("merge refuses what would be wrong") {
   }
   SECTION("one scenario run with different params") {
     std::string err = usage_error_of([&] {
-      merge_reports({loaded(a_report(0, 2, g()), "a.json"),
-                     loaded(a_report(1, 2, {a_group("s", 10, 0, json::array(), {{"p", "0.5"}})}),
-                            "b.json")},
-                    {});
+      merge_reports(
+          {loaded(a_report(0, 2, g()), "a.json"),
+           loaded(a_report(1, 2, {a_group("s", 10, 0, json::array(), {{"p", "0.5"}})}), "b.json")},
+          {});
     });
     CHECK(err.find("s/default was run with different settings in a.json and b.json") !=
           std::string::npos);
   }
   SECTION("not a report") {
-    CHECK(usage_error_of([] { parse_report(json{{"x", 1}}, "x.json"); }) ==
-          "x.json: not a gilrace report (no \"format\": \"gilrace-report/1\")");
+    CHECK(usage_error_of([] {
+            parse_report(json{{"x", 1}}, "x.json");
+          }) == "x.json: not a gilrace report (no \"format\": \"gilrace-report/1\")");
     CHECK(usage_error_of([] { load_report("/nonexistent/r.json"); }) ==
           "/nonexistent/r.json: cannot read it");
   }
@@ -282,15 +288,18 @@ TEST_CASE("a baseline marks known signatures and leaves new ones failing") {
                   {"outcome", "crash"},
                   {"signature", segv},
                   {"issue", "python/cpython#1"}},
-                 {{"scenario", "s"}, {"variant", "naive"}, {"outcome", "crash"},
-                  {"signature", abrt}, {"issue", ""}}}}};
+                 {{"scenario", "s"},
+                  {"variant", "naive"},
+                  {"outcome", "crash"},
+                  {"signature", abrt},
+                  {"issue", ""}}}}};
   Baseline b = parse_baseline(file, "known.json");
   REQUIRE(b.entries.size() == 2);
   CHECK(b.entries[1].id == signature_id("crash", abrt));  // computed from the text
   json summary = apply_baseline(b, {&g, &other});
   CHECK(g.signatures[0].known);
   CHECK(g.signatures[0].issue == "python/cpython#1");
-  CHECK_FALSE(g.signatures[1].known);  // listed for another variant
+  CHECK_FALSE(g.signatures[1].known);      // listed for another variant
   CHECK_FALSE(other.signatures[0].known);  // same signature, another scenario
   CHECK(g.new_failures() == 1);
   CHECK(other.new_failures() == 2);
@@ -316,13 +325,18 @@ TEST_CASE("a baseline marks known signatures and leaves new ones failing") {
 
 TEST_CASE("a baseline entry whose id does not match its text is refused") {
   json file = {{"signatures",
-                {{{"scenario", "s"}, {"variant", "default"}, {"id", "deadbeef"},
-                  {"outcome", "crash"}, {"signature", "SIGSEGV in f"}}}}};
+                {{{"scenario", "s"},
+                  {"variant", "default"},
+                  {"id", "deadbeef"},
+                  {"outcome", "crash"},
+                  {"signature", "SIGSEGV in f"}}}}};
   std::string err = usage_error_of([&] { parse_baseline(file, "k.json"); });
-  CHECK(err == "k.json: entry 1 (s): id deadbeef does not match its outcome and signature (that is " +
-                   signature_id("crash", "SIGSEGV in f") + ")");
-  CHECK(usage_error_of([] { parse_baseline(json{{"signatures", {{{"scenario", "s"}}}}}, "k.json"); }) ==
-        "k.json: entry 1 needs a scenario and a variant");
+  CHECK(err ==
+        "k.json: entry 1 (s): id deadbeef does not match its outcome and signature (that is " +
+            signature_id("crash", "SIGSEGV in f") + ")");
+  CHECK(usage_error_of([] {
+          parse_baseline(json{{"signatures", {{{"scenario", "s"}}}}}, "k.json");
+        }) == "k.json: entry 1 needs a scenario and a variant");
 }
 
 TEST_CASE("the HTML page is self-contained and escapes what it shows") {
