@@ -32,6 +32,7 @@ struct RunArgs {
   std::string baseline;  // known signatures: only new ones fail the run (harness/baseline.h)
   std::vector<std::string> suppressions;  // ThreadSanitizer suppressions files of the user's
   bool tsan_halt = false;
+  CLI::Option *timeout_opt = nullptr, *stall_opt = nullptr;  // to tell a default from a choice
   BisectArgs bisect;
 };
 
@@ -142,6 +143,11 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   RunReport report;
   report.build = probe_build_info();
   preflight(report.build, a.allow_mixed);
+  // ThreadSanitizer runs CPython 5-15x slower: defaults that were not chosen grow with it.
+  if (report.build.gilrace_tsan || report.build.python_tsan) {
+    if (a.timeout_opt && !a.timeout_opt->count()) meta.timeout *= tsan::kTsanSlowdown;
+    if (a.stall_opt && !a.stall_opt->count()) meta.stall *= tsan::kTsanSlowdown;
+  }
   report.meta = meta;
 
   for (const auto* s : chosen) {
@@ -185,8 +191,8 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   // ThreadSanitizer: options, suppressions and a log folder per trial (harness/sanitizer.h).
   std::unique_ptr<tsan::RunSetup> tsan_setup;
   if (report.build.gilrace_tsan || report.build.python_tsan) {
-    tsan_setup = std::make_unique<tsan::RunSetup>(report.build, std::move(user_suppressions),
-                                                  a.tsan_halt);
+    tsan_setup =
+        std::make_unique<tsan::RunSetup>(report.build, std::move(user_suppressions), a.tsan_halt);
     o.tsan_options = tsan_setup->options();
     o.tsan_log_root = tsan_setup->log_root();
   }
@@ -267,8 +273,11 @@ Command add_run_command(CLI::App& app, const std::vector<std::string>& argv) {
   run->add_option("-n,--repeat", a->repeat, "Trials per scenario and variant");
   run->add_option("--duration", a->duration, "Time budget: 90s, 10m, 2h");
   run->add_option("-j,--jobs", a->jobs, "Trials at a time (default: CPUs)");
-  run->add_option("--timeout", a->timeout, "Hard limit per trial (default 60s)");
-  run->add_option("--stall", a->stall, "No progress for this long means deadlock (default 10s)");
+  a->timeout_opt = run->add_option("--timeout", a->timeout,
+                                   "Hard limit per trial (default 60s; x5 under ThreadSanitizer)");
+  a->stall_opt = run->add_option(
+      "--stall", a->stall,
+      "No progress for this long means deadlock (default 10s; x5 under ThreadSanitizer)");
   run->add_option("--seed", a->seed, "Base seed (default: random, printed)");
   run->add_option("--threads", a->threads, "Threads per trial (default: the scenario's)");
   run->add_option("--variant", a->variant, "Variant name, or 'all'");

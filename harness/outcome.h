@@ -37,8 +37,8 @@ struct Evidence {
   bool has_result = false;
   std::string result_status;  // pass, error, skipped
   std::string result_message;
-  std::string stderr_text;  // head and tail of stderr
-  std::string stacks;       // faulthandler and native stacks
+  std::string stderr_text;    // head and tail of stderr
+  std::string stacks;         // faulthandler and native stacks
   std::string sanitizer_log;  // what the sanitizer wrote to its log_path (tsan.<pid> files)
 };
 

@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <array>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -30,7 +30,8 @@ namespace {
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
     s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -70,11 +71,11 @@ bool is_interceptor_name(std::string_view fn) {
   for (auto p : prefixes)
     if (starts_with(fn, p)) return true;
   static constexpr std::array<std::string_view, 30> names = {
-      "malloc",  "calloc",    "realloc",   "free",      "posix_memalign", "aligned_alloc",
-      "memalign", "valloc",   "memcpy",    "memmove",   "memset",         "memcmp",
-      "strlen",  "strcpy",    "strncpy",   "strcmp",    "strncmp",        "strdup",
-      "usleep",  "nanosleep", "sleep",     "write",     "read",           "close",
-      "fflush",  "raise",     "kill",      "sigaction", "signal",         "__cxa_atexit"};
+      "malloc",   "calloc",    "realloc", "free",      "posix_memalign", "aligned_alloc",
+      "memalign", "valloc",    "memcpy",  "memmove",   "memset",         "memcmp",
+      "strlen",   "strcpy",    "strncpy", "strcmp",    "strncmp",        "strdup",
+      "usleep",   "nanosleep", "sleep",   "write",     "read",           "close",
+      "fflush",   "raise",     "kill",    "sigaction", "signal",         "__cxa_atexit"};
   return std::find(names.begin(), names.end(), fn) != names.end();
 }
 
@@ -89,10 +90,9 @@ std::optional<Frame> parse_frame(std::string_view line) {
   s = trim(s.substr(sp + 1));
   if (starts_with(s, "0x")) {
     std::size_t in = s.find(" in ");
-    s = in == std::string_view::npos ? s.substr(s.find(' ') == std::string_view::npos
-                                                    ? s.size()
-                                                    : s.find(' ') + 1)
-                                     : s.substr(in + 4);
+    s = in == std::string_view::npos
+            ? s.substr(s.find(' ') == std::string_view::npos ? s.size() : s.find(' ') + 1)
+            : s.substr(in + 4);
   }
   // LLVM 14 ends each frame with " (BuildId: <hex>)" after the module.
   if (auto b = s.rfind(" (BuildId: "); b != std::string_view::npos && s.back() == ')')
@@ -133,9 +133,12 @@ std::optional<Frame> parse_frame(std::string_view line) {
   static constexpr std::array<std::string_view, 6> runtime_prefixes = {
       "__tsan", "__interceptor_", "___interceptor_", "__sanitizer", "__asan", "__ubsan"};
   for (auto p : runtime_prefixes) f.runtime |= starts_with(f.function, p);
-  for (auto p : {"/compiler-rt/lib/", "/sanitizer_common/", "/tsan/rtl/", "/libsanitizer/",
-                 "tsan_", "sanitizer_common_"})
+  for (auto p : {"/compiler-rt/lib/", "/sanitizer_common/", "/tsan/rtl/", "/libsanitizer/"})
     f.runtime |= contains(f.location, p);
+  // An object file instead of a source line: the runtime, built without line tables
+  // ("__tsan::CallUserSignalHandler(...) tsan_interceptors_posix.cpp.o").
+  f.runtime |= f.location.size() > 2 && f.location.substr(f.location.size() - 2) == ".o" &&
+               f.location.find(':') == std::string::npos;
   for (auto p : {"libtsan.so", "libclang_rt.tsan", "libasan.so", "libclang_rt.asan"})
     f.runtime |= starts_with(f.module, p);
   // The runtime linked into the binary has no line tables (Debian's clang): its interceptors
@@ -144,17 +147,37 @@ std::optional<Frame> parse_frame(std::string_view line) {
   return f;
 }
 
-// CPython's and mimalloc's allocation functions: a use-after-free's "previous write" is
-// the free, and the telling frame is whoever freed.
-bool is_allocator(const std::string& fn) {
-  static constexpr std::array<std::string_view, 8> prefixes = {
-      "PyMem_", "_PyMem_", "mi_", "_mi_", "_PyObject_Mi", "PyObject_Malloc",
-      "PyObject_Free", "PyObject_Realloc"};
+// Frames that say where, not who: CPython's and mimalloc's allocation functions (a
+// use-after-free's "previous write" is the free: whoever freed is the telling frame), and
+// CPython's inline atomic and reference-count helpers (whoever called them is).
+bool is_wrapper(const std::string& fn) {
+  static constexpr std::array<std::string_view, 9> prefixes = {
+      "PyMem_",        "_PyMem_",          "mi_",        "_mi_", "_PyObject_Mi", "PyObject_Malloc",
+      "PyObject_Free", "PyObject_Realloc", "_Py_atomic_"};
   for (auto p : prefixes)
     if (starts_with(fn, p)) return true;
-  for (auto n : {"_PyObject_Malloc", "_PyObject_Calloc", "_PyObject_Realloc", "_PyObject_Free",
-                 "PyObject_Calloc", "malloc", "calloc", "realloc", "free", "operator new",
-                 "operator delete"})
+  for (auto n : {"_PyObject_Malloc",
+                 "_PyObject_Calloc",
+                 "_PyObject_Realloc",
+                 "_PyObject_Free",
+                 "PyObject_Calloc",
+                 "malloc",
+                 "calloc",
+                 "realloc",
+                 "free",
+                 "operator new",
+                 "operator delete",
+                 "Py_INCREF",
+                 "Py_DECREF",
+                 "Py_XINCREF",
+                 "Py_XDECREF",
+                 "_Py_IsImmortal",
+                 "_Py_IsOwnedByCurrentThread",
+                 "_Py_ThreadId",
+                 "Py_TYPE",
+                 "Py_SIZE",
+                 "Py_REFCNT",
+                 "_Py_REFCNT"})
     if (fn == n) return true;
   return false;
 }
@@ -167,7 +190,8 @@ Role role_of(const Stack& s) {
   if (s.header.empty() || s.header == "and:") return Role::bare;
   if (std::regex_search(s.header, access)) return Role::access;
   if (contains(s.header, " acquired here while holding mutex ")) return Role::acquire;
-  if (starts_with(s.header, "Thread T") && contains(s.header, " created by ")) return Role::creation;
+  if (starts_with(s.header, "Thread T") && contains(s.header, " created by "))
+    return Role::creation;
   return Role::other;
 }
 
@@ -183,7 +207,7 @@ std::string top_frame(const Stack& s) {
   for (const Frame& f : s.frames) {
     if (f.runtime) continue;
     if (!first) first = &f;
-    if (!is_allocator(f.function)) return f.function;
+    if (!is_wrapper(f.function)) return f.function;
   }
   return first ? first->function : "";
 }
@@ -294,8 +318,7 @@ std::string signature_of(const Report& r) {
 std::optional<std::string> find_startup_failure(std::string_view text) {
   for (std::string_view line : lines_of(text)) {
     std::string_view t = trim(line);
-    if (starts_with(t, "FATAL: ThreadSanitizer") ||
-        starts_with(t, "ThreadSanitizer: failed to") ||
+    if (starts_with(t, "FATAL: ThreadSanitizer") || starts_with(t, "ThreadSanitizer: failed to") ||
         (starts_with(t, "ThreadSanitizer: CHECK failed: tsan_platform")))
       return std::string(t);
   }
@@ -371,8 +394,8 @@ std::string option(const std::string& key, const std::string& value) {
     return c == ' ' || c == ',' || c == ':' || c == '\n' || c == '\t' || c == '\'' || c == '"';
   });
   if (plain) return key + "=" + value;
-  return key + "=" + (value.find('"') == std::string::npos ? "\"" + value + "\""
-                                                           : "'" + value + "'");
+  return key + "=" +
+         (value.find('"') == std::string::npos ? "\"" + value + "\"" : "'" + value + "'");
 }
 }  // namespace
 
@@ -452,9 +475,10 @@ std::string check_suppressions(std::string_view text, std::string_view path) {
     if (colon == std::string_view::npos || colon + 1 >= t.size())
       return fmt::format("{}:{}: expected TYPE:PATTERN, got '{}'", path, n, t);
     if (std::find(types.begin(), types.end(), type) == types.end())
-      return fmt::format("{}:{}: unknown suppression type '{}' (ThreadSanitizer knows: race, "
-                         "race_top, thread, mutex, signal, deadlock, called_from_lib)",
-                         path, n, type);
+      return fmt::format(
+          "{}:{}: unknown suppression type '{}' (ThreadSanitizer knows: race, "
+          "race_top, thread, mutex, signal, deadlock, called_from_lib)",
+          path, n, type);
   }
   return "";
 }
@@ -517,8 +541,7 @@ std::string extract_from_tarball(const std::string& tarball, const std::string& 
 }  // namespace
 
 std::optional<SuppressionSource> cpython_suppressions(const BuildInfo& b) {
-  const std::string name =
-      b.free_threaded ? "suppressions_free_threading.txt" : "suppressions.txt";
+  const std::string name = b.free_threaded ? "suppressions_free_threading.txt" : "suppressions.txt";
   const std::string label = fmt::format("CPython {} (Tools/tsan/{})", b.version, name);
   auto from = [&](const fs::path& p) -> std::optional<SuppressionSource> {
     std::error_code ec;
@@ -539,8 +562,8 @@ std::optional<SuppressionSource> cpython_suppressions(const BuildInfo& b) {
   // still in the cache. Extracted once (xz is slow), then kept beside the cache's sources.
   std::string tarball = src["tarball"].get<std::string>();
   std::string sha = src.value("sha256", "");
-  fs::path kept = fs::path(cache_root()) / "tsan-suppressions" /
-                  fmt::format("{}-{}", sha.substr(0, 16), name);
+  fs::path kept =
+      fs::path(cache_root()) / "tsan-suppressions" / fmt::format("{}-{}", sha.substr(0, 16), name);
   if (auto s = from(kept)) return s;
   fs::path archive = fs::path(cache_root()) / "src/tarballs" / tarball;
   std::error_code ec;
@@ -550,9 +573,7 @@ std::optional<SuppressionSource> cpython_suppressions(const BuildInfo& b) {
   fs::create_directories(kept.parent_path(), ec);
   fs::path tmp = kept;
   tmp += fmt::format(".tmp{}", ::getpid());
-  {
-    std::ofstream(tmp, std::ios::binary) << text;
-  }
+  { std::ofstream(tmp, std::ios::binary) << text; }
   fs::rename(tmp, kept, ec);
   if (ec) fs::remove(tmp, ec);
   return SuppressionSource{label, archive.string() + ":Tools/tsan/" + name, text};
@@ -615,8 +636,8 @@ RunSetup::RunSetup(const BuildInfo& b, std::vector<SuppressionSource> user_files
   std::error_code ec;
   std::string tmpl = (fs::temp_directory_path(ec) / "gilrace-tsan-XXXXXX").string();
   if (!::mkdtemp(tmpl.data()))
-    throw UsageError(fmt::format("cannot create a folder for ThreadSanitizer logs ({}): {}",
-                                 tmpl, std::strerror(errno)));
+    throw UsageError(fmt::format("cannot create a folder for ThreadSanitizer logs ({}): {}", tmpl,
+                                 std::strerror(errno)));
   dir_ = tmpl;
   log_root_ = dir_ + "/trials";
   fs::create_directories(log_root_, ec);

@@ -23,6 +23,10 @@ struct BuildInfo;
 
 namespace tsan {
 
+// How much longer --timeout and --stall are by default on a ThreadSanitizer build (an
+// embedded interpreter importing asyncio took 10-16 s there with the machine loaded).
+constexpr double kTsanSlowdown = 5;
+
 struct Frame {
   std::string function;  // as symbolised, parameters dropped; "module+0x..." when unknown
   std::string location;  // "file:line:col", or "" when unknown
@@ -76,10 +80,10 @@ std::string mmap_rnd_bits_problem(int mmap_rnd_bits, std::string_view compiler);
 std::vector<std::pair<std::string, std::string>> parse_options(std::string_view options);
 
 struct OptionSettings {
-  std::string user_options;  // the TSAN_OPTIONS gilrace was started with
-  bool halt_on_error = false;           // --tsan-halt
-  std::string suppressions;             // the merged suppressions file, or ""
-  std::string symbolizer;               // external_symbolizer_path, or "" (found on PATH)
+  std::string user_options;    // the TSAN_OPTIONS gilrace was started with
+  bool halt_on_error = false;  // --tsan-halt
+  std::string suppressions;    // the merged suppressions file, or ""
+  std::string symbolizer;      // external_symbolizer_path, or "" (found on PATH)
 };
 
 // The TSAN_OPTIONS of every trial, without log_path (the supervisor adds one per trial).

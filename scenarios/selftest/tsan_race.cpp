@@ -23,8 +23,9 @@ class SelftestTsanRace : public Scenario {
  public:
   static ScenarioInfo info() {
     return {.name = "selftest-tsan-race",
-            .summary = "control: two native threads race on a plain int (outcome sanitizer "
-                       "under ThreadSanitizer; needs gilrace built with it)",
+            .summary =
+                "control: two native threads race on a plain int (outcome sanitizer "
+                "under ThreadSanitizer; needs gilrace built with it)",
             .requires_ = {.tsan = true},
             .lifecycle = Lifecycle::scenario,  // never starts CPython
             .default_threads = 2,
