@@ -29,7 +29,7 @@
 //          dealloc, under the GIL.
 // The window: after completing the future the callback calls time.sleep(window_ms), a
 // GIL-releasing call (0 = natural timing: the only release is the wake-up write itself);
-// --param forced=1 keeps it out of the GIL until the main thread has entered Py_FinalizeEx.
+// --param forced=1 keeps it out of the GIL (1 ms sleeps) until the interpreter is finalising.
 //
 // The interpreter's lifecycle is the scenario's (Lifecycle::scenario): it calls Py_FinalizeEx
 // right after run_until_complete returns, as a script that ends does. The "communicator" is a
@@ -78,7 +78,6 @@ struct Communicator {
   PyObject* sleep = nullptr;  // time.sleep
   double window_s = 0;
   bool forced = false;
-  std::atomic<bool> main_finalizing{false};  // set right before Py_FinalizeEx
   long long start_delay_us = 0;
 };
 
@@ -95,12 +94,23 @@ bool sleep_without_gil(PyObject* sleep, double seconds) {
   return true;
 }
 
-// The window after the future is completed. forced: first stay out of the GIL (1 ms sleeps)
-// until the main thread enters Py_FinalizeEx, so that the next re-take surely comes after it.
+bool interpreter_finalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing();
+#else
+  return _Py_IsFinalizing();
+#endif
+}
+
+// The window after the future is completed. forced: sleep in 1 ms steps until the interpreter
+// is finalising, so that the re-take that ends a step is the one CPython refuses (the loop can
+// only end if CPython lets the thread back in after finalisation started).
 void stay_out_of_the_gil(Communicator& c, PyObject* sleep) {
-  if (c.forced)
-    while (!c.main_finalizing.load())
+  if (c.forced) {
+    while (!interpreter_finalizing())
       if (!sleep_without_gil(sleep, 0.001)) return;
+    return;
+  }
   if (c.window_s > 0) sleep_without_gil(sleep, c.window_s);
 }
 
@@ -169,12 +179,7 @@ void callback_fixed(Communicator& c) {
   stay_out_of_the_gil(c, c.sleep);
   c.phase = returned;
   // If the interpreter is finalising, Py_DECREF is not safe: leak on purpose.
-#if PY_VERSION_HEX >= 0x030D0000
-  const bool finalizing = Py_IsFinalizing();
-#else
-  const bool finalizing = _Py_IsFinalizing();
-#endif
-  if (!finalizing) {
+  if (!interpreter_finalizing()) {
     Py_XDECREF(handle);
     Py_XDECREF(value);
     Py_XDECREF(set_result);
@@ -226,8 +231,8 @@ class AsyncioDestroyFinalize : public Scenario {
                     "after completing the future the callback sleeps this long in time.sleep "
                     "(GIL released); 0 = natural timing"},
                    {"forced", "0",
-                    "1: after completing the future the callback stays out of the GIL until the "
-                    "main thread has entered Py_FinalizeEx (then sleeps window_ms more)"},
+                    "1: after completing the future the callback stays out of the GIL (1 ms "
+                    "sleeps) until the interpreter is finalising; window_ms is not used"},
                    {"start_delay_us", "200",
                     "the callback completes the future after a random delay up to this"}},
         .lifecycle = Lifecycle::scenario,
@@ -288,7 +293,6 @@ class AsyncioDestroyFinalize : public Scenario {
       ctx.heartbeat();
     }  // every Ref of this thread is gone before finalisation
     if (detached_in_call(comm_.phase.load())) ctx.probe("finalize_with_callback_detached").hit();
-    comm_.main_finalizing = true;
     if (Py_FinalizeEx() < 0) return Result::error("Py_FinalizeEx() failed");
     std::lock_guard l(failure_mu_);
     if (!failure_.empty()) return Result::error("callback thread: " + failure_);

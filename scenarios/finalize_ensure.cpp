@@ -41,6 +41,12 @@
 //                 deep cycle (`makeloop`) and the program ends.
 //   after         each worker calls PyGILState_Ensure() once, after
 //                 Py_FinalizeEx() has returned.
+//   tail          unsynchronised workers, as in the field (the 3.14.7 PyGObject
+//                 report on #124619): native work of a random 0..tail_us between
+//                 calls and a short finalisation, so that some Ensure calls land
+//                 in the teardown at the end of Py_FinalizeEx or after it. Before
+//                 3.14 the after-finalisation crash dominates; on 3.14, where that
+//                 case parks, any failure left is #124619's concurrent case.
 //   release-macro a worker that released the GIL with Py_BEGIN_ALLOW_THREADS /
 //                 Py_END_ALLOW_THREADS re-attaches during finalisation: ended or
 //                 parked by design, never a crash (the "works fine" half of
@@ -55,20 +61,21 @@
 //                 upstream fix for exactly this.
 //
 // Probes: ensure_while_finalizing (an Ensure call began while Py_IsFinalizing()
-// was true and Py_FinalizeEx() had not yet returned: the window was reached),
+// was true, before the interpreter was deleted: the window was reached),
+// ensure_in_teardown (began after the interpreter and its thread states were
+// deleted - a Py_AtExit hook marks that - but before Py_FinalizeEx returned),
 // ensure_after_finalize (an Ensure call began after Py_FinalizeEx() returned),
 // release_scope_exit_while_finalizing (the release variants re-attached while
 // finalising).
+#include <Python.h>
 #include <pthread.h>
 #include <time.h>
 
-#include <Python.h>
-
 #include <atomic>
 #include <chrono>
-#include <random>
 #include <cstdint>
 #include <deque>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -98,7 +105,7 @@ void sleep_us(long us) {
 // workers outlive run().
 struct Slot {
   std::atomic<std::uint64_t> cycles{0};
-  std::atomic<bool> in_ensure{false};       // inside an Ensure that has not returned
+  std::atomic<bool> in_ensure{false};        // inside an Ensure that has not returned
   std::atomic<bool> ensure_returned{false};  // `after`: the post-finalize Ensure returned
   std::atomic<bool> released{false};         // release variants: GIL released, waiting
   std::mt19937_64 rng;                       // tail: this worker's native work durations
@@ -112,8 +119,9 @@ class FinalizeEnsure : public Scenario {
   static ScenarioInfo info() {
     return {
         .name = "finalize-ensure",
-        .summary = "native threads call PyGILState_Ensure/Release while or after the main thread "
-                   "runs Py_FinalizeEx",
+        .summary =
+            "native threads call PyGILState_Ensure/Release while or after the main thread "
+            "runs Py_FinalizeEx",
         .references = {"python/cpython#132948", "python/cpython#124619", "python/cpython#131185",
                        "python/cpython#131012", "python/cpython#87135", "rust-lang/rust#135929",
                        "pybind/pybind11#2215", "pytorch/pytorch#38228"},
@@ -121,7 +129,8 @@ class FinalizeEnsure : public Scenario {
                      {"import",
                       "workers started by a built-in extension module's exec slot at import "
                       "(the #132948 shape), then the program ends"},
-                     {"after", "each worker calls PyGILState_Ensure once after Py_FinalizeEx returned"},
+                     {"after",
+                      "each worker calls PyGILState_Ensure once after Py_FinalizeEx returned"},
                      {"tail",
                       "workers with irregular native work (0..tail_us) keep calling Ensure through "
                       "the end of Py_FinalizeEx: thread-state teardown, runtime teardown, after"},
@@ -131,17 +140,18 @@ class FinalizeEnsure : public Scenario {
                       "a worker re-attaches in an RAII guard's (noexcept) destructor during "
                       "finalisation: std::terminate where CPython pthread_exits the thread",
                       true}},
-        .params = {{"depth", "100000",
-                    "nesting depth of the cyclic list the GC tears down while finalising"},
-                   {"native_us", "50",
-                    "microseconds of native work (a sleep) between a worker's Ensure/Release calls"},
-                   {"tail_us", "20000",
-                    "tail: a worker's native work between calls is uniform in 0..tail_us "
-                    "microseconds (no deep structure: finalisation is short)"},
-                   {"warmup", "20", "cycles every worker completes before finalisation starts"},
-                   {"settle_ms", "500",
-                    "after/release variants: how long the main thread waits for the consequence "
-                    "of a re-attach (a crash, or a parked thread) before returning"}},
+        .params =
+            {{"depth", "100000",
+              "nesting depth of the cyclic list the GC tears down while finalising"},
+             {"native_us", "50",
+              "microseconds of native work (a sleep) between a worker's Ensure/Release calls"},
+             {"tail_us", "20000",
+              "tail: a worker's native work between calls is uniform in 0..tail_us "
+              "microseconds (no deep structure: finalisation is short)"},
+             {"warmup", "20", "cycles every worker completes before finalisation starts"},
+             {"settle_ms", "500",
+              "after, tail, release variants: how long the main thread waits for the consequence "
+              "of a re-attach (a crash, or a parked thread) before returning"}},
         .lifecycle = Lifecycle::scenario,
         .default_threads = 4};
   }
@@ -175,10 +185,8 @@ class FinalizeEnsure : public Scenario {
     ctx.init_python();
     // Runs inside Py_FinalizeEx once the interpreter and its thread states are
     // deleted, just before the runtime's own teardown.
-    if (Py_AtExit(&FinalizeEnsure::on_low_level_exit) != 0)
-      throw ScenarioError("Py_AtExit failed");
+    if (Py_AtExit(&FinalizeEnsure::on_low_level_exit) != 0) throw ScenarioError("Py_AtExit failed");
     ctx.heartbeat();
-    ctx.note("gil_enabled", py::gil_enabled_at_runtime() ? "1" : "0");
     const std::string& v = ctx.variant();
     tail_mode_ = v == "tail";
 
@@ -213,6 +221,7 @@ class FinalizeEnsure : public Scenario {
     }
 
     ctx.heartbeat();
+    ctx.note("gil_enabled", py::gil_enabled_at_runtime() ? "1" : "0");
     int rc = Py_FinalizeEx();
     finalized_.store(true);
     ctx.heartbeat();
@@ -269,12 +278,15 @@ class FinalizeEnsure : public Scenario {
   };
 
   void count_entry() {
-    if (finalized_.load())
-      after_finalize_->hit();
-    else if (interp_deleted_.load())
-      in_teardown_->hit();
-    else if (runtime_finalizing())
+    if (finalized_.load() || interp_deleted_.load()) {
+      (finalized_.load() ? after_finalize_ : in_teardown_)->hit();
+      // The Ensure that follows may crash this process at once: send the
+      // evidence from this thread first (a probe's first hit is sent by
+      // whichever thread made it, which may not get to it).
+      ctx_->flush();
+    } else if (runtime_finalizing()) {
       while_finalizing_->hit();
+    }
   }
 
   static void on_low_level_exit() {
@@ -284,8 +296,7 @@ class FinalizeEnsure : public Scenario {
   // The native work a callback thread does between two calls into Python.
   void native_work(Slot& slot) {
     if (tail_mode_)
-      sleep_us(static_cast<long>(
-          std::uniform_int_distribution<long long>(0, tail_us_)(slot.rng)));
+      sleep_us(static_cast<long>(std::uniform_int_distribution<long long>(0, tail_us_)(slot.rng)));
     else
       sleep_us(native_us_);
   }
@@ -396,6 +407,7 @@ class FinalizeEnsure : public Scenario {
       py::Unlocked unlocked;
       start_workers(&FinalizeEnsure::after_entry);  // they wait for go_
     }
+    ctx.note("gil_enabled", py::gil_enabled_at_runtime() ? "1" : "0");
     int rc = Py_FinalizeEx();
     finalized_.store(true);
     ctx.heartbeat();
@@ -486,14 +498,15 @@ class FinalizeEnsure : public Scenario {
   }
 
   static inline PyModuleDef_Slot module_slots_[] = {
-      {Py_mod_exec, reinterpret_cast<void*>(&FinalizeEnsure::module_exec)},
+    {Py_mod_exec, reinterpret_cast<void*>(&FinalizeEnsure::module_exec)},
 #if PY_VERSION_HEX >= 0x030C0000
-      {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
 #endif
 #ifdef Py_GIL_DISABLED
-      {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
 #endif
-      {0, nullptr}};
+    {0, nullptr}
+  };
 
   static inline PyModuleDef module_def_ = {PyModuleDef_HEAD_INIT,
                                            kModuleName,
@@ -505,7 +518,9 @@ class FinalizeEnsure : public Scenario {
                                            nullptr,
                                            nullptr};
 
-  static PyObject* init_module() { return PyModuleDef_Init(&module_def_); }
+  static PyObject* init_module() {
+    return PyModuleDef_Init(&module_def_);
+  }
 
   Context* ctx_ = nullptr;
   long native_us_ = 0;
@@ -515,10 +530,11 @@ class FinalizeEnsure : public Scenario {
   Probe* in_teardown_ = nullptr;
   long long tail_us_ = 0;
   bool tail_mode_ = false;
-  std::deque<Slot> slots_;              // stable addresses; never resized once workers run
-  std::deque<WorkerArg> worker_args_;   // likewise
-  std::atomic<bool> interp_deleted_{false};  // inside Py_FinalizeEx, past the interpreter's deletion
-  std::atomic<bool> finalized_{false};       // Py_FinalizeEx() has returned
+  std::deque<Slot> slots_;             // stable addresses; never resized once workers run
+  std::deque<WorkerArg> worker_args_;  // likewise
+  std::atomic<bool> interp_deleted_{
+      false};                           // inside Py_FinalizeEx, past the interpreter's deletion
+  std::atomic<bool> finalized_{false};  // Py_FinalizeEx() has returned
   std::atomic<bool> go_{false};         // `after`: the workers may call Ensure
 };
 GILRACE_SCENARIO(FinalizeEnsure);

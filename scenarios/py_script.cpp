@@ -58,8 +58,7 @@ std::string check_params(const std::map<std::string, std::string>& params) {
 py::Ref find_function(PyObject* globals, const std::string& name, const std::string& script) {
   PyObject* f = PyDict_GetItemString(globals, name.c_str());  // borrowed
   if (!f) return {};
-  if (!PyCallable_Check(f))
-    throw ScenarioError(script + ": " + name + " is not callable");
+  if (!PyCallable_Check(f)) throw ScenarioError(script + ": " + name + " is not callable");
   return py::Ref::borrow(f);
 }
 
@@ -69,10 +68,12 @@ class PyScript : public Scenario {
  public:
   static ScenarioInfo info() {
     return {.name = "py-script",
-            .summary = "runs a Python reproducer: FILE once as __main__, then its worker(i) in N "
-                       "native threads behind a barrier, M times each",
-            .params = {{"script", "", "the Python file (a relative path is taken from the "
-                                      "directory gilrace was started in)"},
+            .summary =
+                "runs a Python reproducer: FILE once as __main__, then its worker(i) in N "
+                "native threads behind a barrier, M times each",
+            .params = {{"script", "",
+                        "the Python file (a relative path is taken from the "
+                        "directory gilrace was started in)"},
                        {"worker", "worker", "the function each thread calls as worker(i)"},
                        {"iterations", "100", "calls of worker(i) per thread"}},
             .default_threads = 4,
@@ -104,8 +105,7 @@ class PyScript : public Scenario {
     py::Ref argv = py::check(Py_BuildValue("[O]", file.get()));
     py::check(PyObject_SetAttrString(sys.get(), "argv", argv.get()));
     try {
-      py::Ref code =
-          py::check(Py_CompileString(source.str().c_str(), path.c_str(), Py_file_input));
+      py::Ref code = py::check(Py_CompileString(source.str().c_str(), path.c_str(), Py_file_input));
       py::check(PyEval_EvalCode(code.get(), globals, globals));
     } catch (const py::Error& e) {
       return Result::error(script + " raised at module level:\n" + e.what());

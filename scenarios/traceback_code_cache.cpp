@@ -435,6 +435,8 @@ std::string check_params(const std::map<std::string, std::string>& params) {
   };
   if (!positive("keys")) return "--param keys= needs an integer from 1 to 1000000";
   if (!positive("rounds")) return "--param rounds= needs an integer from 1 to 1000000";
+  if (std::stoll(params.at("keys")) * std::stoll(params.at("rounds")) > 10'000'000)
+    return "--param keys= times rounds= must be at most 10000000 (lines are C ints)";
   auto alloc = params.find("allocator");
   if (alloc == params.end() || (alloc->second != "debug" && alloc->second != "default"))
     return "--param allocator= must be 'debug' or 'default'";
@@ -474,8 +476,10 @@ class TracebackCodeCache : public Scenario {
                       "Cython 3.1: atomic accessor count (a contended cache is a miss), "
                       "incref on replace"},
                      {"naive", "Cython 3.0.x: unsynchronised array, no incref on replace", true}},
-        .params = {{"keys", "96", "fresh lines per round (the array grows by 64)"},
-                   {"rounds", "8", "rounds of fresh lines per trial (first pass, then cached)"},
+        .params = {{"keys", "8000",
+                    "fresh lines per round: the array grows by 64 entries per realloc and an "
+                    "insert shifts the entries above it"},
+                   {"rounds", "1", "rounds of fresh lines per trial (first pass, then cached)"},
                    {"collect", "1",
                     "gc.collect() between the passes: free-threaded builds free code objects "
                     "(deferred refcount) only in a collection"},
