@@ -16,7 +16,10 @@ int cmd_list(bool json) {
     if (json) {
       nlohmann::json vars = nlohmann::json::array();
       for (const auto& v : s.info.variants)
-        vars.push_back({{"name", v.name}, {"help", v.help}, {"naive", v.naive}});
+        vars.push_back({{"name", v.name},
+                        {"help", v.help},
+                        {"naive", v.naive},
+                        {"expected_to_fail", expected_failure_reason(v, build)}});
       nlohmann::json params = nlohmann::json::array();
       for (const auto& p : s.info.params)
         params.push_back({{"name", p.name}, {"default", p.default_value}, {"help", p.help}});
@@ -34,9 +37,11 @@ int cmd_list(bool json) {
     fmt::print("{}{}\n    {}\n", s.info.name, s.info.control ? "  (control)" : "", s.info.summary);
     if (!s.info.references.empty())
       fmt::print("    refs: {}\n", fmt::join(s.info.references, ", "));
-    for (const auto& v : s.info.variants)
-      fmt::print("    variant {}{}{}\n", v.name, v.naive ? " (naive: expected to fail)" : "",
+    for (const auto& v : s.info.variants) {
+      std::string why = expected_failure_reason(v, build);
+      fmt::print("    variant {}{}{}\n", v.name, why.empty() ? "" : " (" + why + ")",
                  v.help.empty() ? "" : ": " + v.help);
+    }
     for (const auto& p : s.info.params)
       fmt::print("    --param {}={}  {}\n", p.name, p.default_value, p.help);
     fmt::print("    {}\n", reason.empty() ? "applies to this build" : "does not apply: " + reason);

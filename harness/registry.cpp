@@ -57,4 +57,12 @@ std::string not_applicable_reason(const ScenarioInfo& info, const BuildInfo& bui
   return "";
 }
 
+std::string expected_failure_reason(const Variant& v, const BuildInfo& build) {
+  if (v.naive) return "naive: the buggy pattern, expected to fail";
+  if (v.fixed_in && build.hexversion < v.fixed_in)
+    return fmt::format("reproduces a CPython bug fixed in {}: expected to fail on {}",
+                       version_text(v.fixed_in), build.version);
+  return "";
+}
+
 }  // namespace gilrace

@@ -48,6 +48,10 @@ struct Variant {
   // The buggy pattern, shown on purpose: expected to fail, so left out of
   // `run --all` unless `--variant all` asks for it.
   bool naive = false;
+  // The CPython bug this variant reproduces was fixed in this PY_VERSION_HEX (0: not in
+  // CPython, or not fixed). Builds before it fail by design of that version, so
+  // `run --all` leaves the variant out there, as it does naive ones; name it to run it.
+  unsigned fixed_in = 0;
 };
 
 struct ScenarioInfo {
@@ -69,6 +73,10 @@ struct ScenarioInfo {
 
 // Why a scenario does not apply to a build, or "" when it does.
 std::string not_applicable_reason(const ScenarioInfo& info, const BuildInfo& build);
+
+// Why a variant is expected to fail on a build (naive, or a CPython bug not fixed
+// there), or "" when it should pass.
+std::string expected_failure_reason(const Variant& v, const BuildInfo& build);
 
 // A named counter proving a racy window was reached. Cheap to hit from any thread.
 class Probe {

@@ -86,6 +86,10 @@ namespace gilrace {
 
 namespace {
 
+// PyGILState_Ensure after Py_FinalizeEx crashes before 3.14 (python/cpython#124619);
+// 3.14 parks the thread instead (#131185, PR #132510).
+constexpr unsigned kEnsureAfterFinalizeFixed = 0x030E0000;
+
 bool runtime_finalizing() {
 #if PY_VERSION_HEX >= 0x030D0000
   return Py_IsFinalizing() != 0;
@@ -130,10 +134,12 @@ class FinalizeEnsure : public Scenario {
                       "workers started by a built-in extension module's exec slot at import "
                       "(the #132948 shape), then the program ends"},
                      {"after",
-                      "each worker calls PyGILState_Ensure once after Py_FinalizeEx returned"},
+                      "each worker calls PyGILState_Ensure once after Py_FinalizeEx returned",
+                      false, kEnsureAfterFinalizeFixed},
                      {"tail",
                       "workers with irregular native work (0..tail_us) keep calling Ensure through "
-                      "the end of Py_FinalizeEx: thread-state teardown, runtime teardown, after"},
+                      "the end of Py_FinalizeEx: thread-state teardown, runtime teardown, after",
+                      false, kEnsureAfterFinalizeFixed},
                      {"release-macro",
                       "a worker re-attaches with Py_END_ALLOW_THREADS during finalisation"},
                      {"raii-release",

@@ -3,9 +3,10 @@
 # machines are shared and noisy). Prints each figure with its goal and
 # whether it was met; exits 1 if a goal was missed.
 #
-#   scripts/bench.sh [--python PREFIX_OR_EXECUTABLE] [--runs N] [SECTION...]
+#   scripts/bench.sh [--python PREFIX_OR_EXECUTABLE] [--runs N]
+#                    [--expect-fail SCENARIO/VARIANT]... [SECTION...]
 #
-# Sections: engine (default), scenarios (see SCENARIO_TABLE). The engine section measures:
+# Sections: engine (default), scenarios (see scenarios() below), tsan. The engine section measures:
 #   - per-trial cost of `gilrace run selftest-pass -n 200 -j 1` against 200
 #     runs of `python3 -I -S -c pass` of the same CPython (goal <= 1.15x);
 #   - -j 2 throughput against -j 1 (goal >= 1.8x on a 2-core machine);
@@ -24,11 +25,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 python=/usr/bin/python3
 runs=5
 sections=()
+expect_fail=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --python) python=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
-    -h|--help) sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --expect-fail) expect_fail+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) sections+=("$1"); shift ;;
   esac
 done
@@ -94,37 +97,53 @@ engine() {
     "$(json "$tmp/dl.json" "round(d['run']['wall_seconds'], 2)")" "1" "-"
 }
 
-# Per scenario and variant on this build: for a variant expected to fail, the
-# failure rate over 200 trials and the median seconds to the first failure
-# over 5 runs with -j 2 (goal < 10 s); for one expected to pass, 0 failures in
-# 500 trials. Variants that do not apply to the build are reported as such.
-SCENARIO_TABLE=(
-  # scenario variant expectation(fail|pass) [extra gilrace args...]
-  "finalize-ensure during pass"
-  "finalize-ensure import pass"
-  "finalize-ensure after pass"
-  "list-union-repr list pass"
-  "list-union-repr namespace pass"
-  "stderr-gil-deadlock fixed pass --stall 3s"
-  "stderr-gil-deadlock naive fail --stall 3s"
-  "stderr-gil-deadlock naive fail --stall 3s --param forced=1"
-  "traceback-code-cache fixed pass"
-  "traceback-code-cache naive fail"
-  "asyncio-destroy-finalize fixed pass"
-  "asyncio-destroy-finalize naive fail"
+# Per scenario and variant on this build: for a variant expected to fail here
+# (`gilrace list --json` says which: naive ones, CPython bugs this version has,
+# plus any --expect-fail SCENARIO/VARIANT), the failure rate over 200 trials and
+# the median seconds to the first failure over 5 runs with -j 2 (goal < 10 s);
+# for one expected to pass, 0 failures in 500 trials. Scenarios that do not
+# apply to the build are reported as such.
+# Extra gilrace arguments for some variants; a second row for the same variant
+# is measured as its own line.
+SCENARIO_EXTRA=(
+  "stderr-gil-deadlock/* --stall 3s"
+  "stderr-gil-deadlock/naive --stall 3s --param forced=1"
+  "py-script/default --param script=scenarios/py/shared_containers.py"
 )
+
+# rows: "scenario variant expectation [extra args]" for every applicable variant.
+scenario_rows() {
+  "$gilrace" list --json | "$python" -c '
+import json, sys
+extra = {}
+for line in sys.argv[2:]:
+    key, _, args = line.partition(" ")
+    extra.setdefault(key, []).append(args)
+expect_fail = set(sys.argv[1].split(",")) if sys.argv[1] else set()
+for s in json.load(sys.stdin):
+    if s["control"]:
+        continue
+    if not s["applies"]:
+        print(s["name"], "-", "n/a", s["reason"].replace(" ", "_"))
+        continue
+    for v in s["variants"] or [{"name": "default", "expected_to_fail": ""}]:
+        key = s["name"] + "/" + v["name"]
+        expect = "fail" if v["expected_to_fail"] or key in expect_fail else "pass"
+        rows = extra.get(key) or extra.get(s["name"] + "/*") or [""]
+        if key in extra and s["name"] + "/*" in extra:
+            rows = extra[s["name"] + "/*"] + extra[key]
+        for args in rows:
+            print(s["name"], v["name"], expect, args)
+' "$(IFS=,; echo "${expect_fail[*]}")" "${SCENARIO_EXTRA[@]}"
+}
 
 scenarios() {
   echo "== scenarios: $("$gilrace" info --json | "$python" -c 'import json,sys; d=json.load(sys.stdin); print(d["version"], "free-threaded" if d["free_threaded"] else "GIL", "debug" if d["debug"] else "")')"
-  local row name variant expect extra
-  for row in "${SCENARIO_TABLE[@]}"; do
-    read -r name variant expect extra <<<"$row"
-    # shellcheck disable=SC2086
-    if ! "$gilrace" run "$name" --variant "$variant" -n 1 --json "$tmp/probe.json" $extra >/dev/null 2>"$tmp/err"; then
-      if grep -q "does not apply" "$tmp/err"; then
-        printf '%-58s %12s\n' "$name/$variant $extra" "n/a: $(sed 's/.*does not apply to this build: //' "$tmp/err")"
-        continue
-      fi
+  local name variant expect extra
+  while read -r name variant expect extra; do
+    if [[ $expect == n/a ]]; then
+      printf '%-58s %12s\n' "$name" "n/a: ${extra//_/ }"
+      continue
     fi
     if [[ $expect == pass ]]; then
       # shellcheck disable=SC2086
@@ -144,7 +163,7 @@ scenarios() {
       figure "$name/$variant $extra: median s to first failure (-j 2)" \
         "$(printf '%s\n' "${times[@]}" | sort -g | sed -n 3p)" "v < 10" "< 10"
     fi
-  done
+  done < <(scenario_rows)
 }
 
 tsan() {

@@ -91,6 +91,14 @@ else
     ARGS+=(-DGILRACE_SANITIZER=)
 fi
 command -v ninja >/dev/null && ARGS+=(-G Ninja)
+# ccache, shared by every build dir: most of gilrace does not include Python.h, so
+# the builds against the other CPythons (and a second run on a fresh machine) reuse
+# those objects. GILRACE_CCACHE=0 turns it off.
+if [[ ${GILRACE_CCACHE:-1} != 0 ]] && command -v ccache >/dev/null; then
+    launcher="env;CCACHE_DIR=${CCACHE_DIR:-${GILRACE_CACHE:-$HOME/.cache/gilrace}/ccache}"
+    launcher+=";CCACHE_BASEDIR=$ROOT;CCACHE_NOHASHDIR=1;ccache"
+    ARGS+=("-DCMAKE_CXX_COMPILER_LAUNCHER=$launcher" "-DCMAKE_C_COMPILER_LAUNCHER=$launcher")
+fi
 ARGS+=("${EXTRA[@]}")
 command -v cmake >/dev/null || die "cmake not found (apt-get install cmake)"
 

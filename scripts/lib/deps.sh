@@ -2,7 +2,7 @@
 # when they are missing. Sourced by run.sh and test.sh; safe to run again.
 
 GILRACE_DEPS=(cmake ninja-build g++ pkg-config libcli11-dev libfmt-dev catch2 nlohmann-json3-dev
-  python3-dev gdb hyperfine)
+  python3-dev gdb hyperfine ccache)
 # The nightly tests: headless Chromium renders the HTML report, PyYAML checks ci/'s YAML.
 GILRACE_DEPS+=(chromium python3-yaml)
 

@@ -125,7 +125,13 @@ TEST_CASE("finalize-ensure/after: Ensure after Py_FinalizeEx crashes before 3.14
 TEST_CASE(
     "finalize-ensure/tail: irregular workers calling Ensure through the end of finalisation") {
   const int n = 10;
-  Run r = run_variant("tail", n);
+  // Native work of 0..200 ms (default 20): a worker asleep through the whole of a
+  // finalisation that a loaded machine slows down still wakes after it. With the
+  // default, builds that park (3.13.8+) crash in 70-100% of trials on an idle
+  // machine but went 0/10 once with ctest -j 2 beside the other tests.
+  Run r = run_gilrace({"run", "finalize-ensure", "--variant", "tail", "-n", std::to_string(n),
+                       "-j", "2", "--seed", "7", "--param", "tail_us=200000", "--param",
+                       "warmup=2"});
   const auto& g = group(r.json, "finalize-ensure", "tail");
   INFO(signatures_text(g));
   // Whatever happens, the trial ends by itself: parked threads never hang it.
