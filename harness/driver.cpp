@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -34,6 +35,12 @@ void write_all(int fd, const char* s) {
 // Async-signal-safe enough: backtrace() was primed at install time (it loads
 // libgcc lazily), backtrace_symbols_fd does not allocate.
 void crash_handler(int sig) {
+  // Several threads can crash at once (every worker calling into a finalised
+  // interpreter): the first one dumps and ends the process, the others wait for
+  // that, or their dumps would interleave and the signature would change per trial.
+  static std::atomic<bool> crashing{false};
+  if (crashing.exchange(true))
+    for (;;) pause();
   if (g_crash_fd >= 0) {
     write_all(g_crash_fd, "\nNative stack of the crashing thread (most recent call first):\n");
     void* frames[64];

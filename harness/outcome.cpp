@@ -1,14 +1,13 @@
 #include "harness/outcome.h"
 
 #include <cxxabi.h>
-
-#include <map>
 #include <fmt/format.h>
 
 #include <array>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <regex>
 #include <vector>
 
@@ -162,7 +161,7 @@ bool is_noise_frame(const std::string& fn) {
 
 std::string top_frames(std::string_view stacks, int count) {
   // Our crash handler writes backtrace_symbols_fd lines, "binary(function+0x1a)[0x...]",
-  // after a marker line. Frames without a symbol are skipped.
+  // after a marker line. Frames without a name are skipped.
   auto start = stacks.find("Native stack of the crashing thread");
   if (start == std::string_view::npos) return "";
   std::vector<std::string> frames;
@@ -173,11 +172,13 @@ std::string top_frames(std::string_view stacks, int count) {
         stacks.substr(pos + 1, (end == std::string_view::npos ? stacks.size() : end) - pos - 1);
     pos = end;
     if (line.empty()) break;
+    // "module(function+0x1a)[...]", or "module(function)(+0x1f2e3)[...]" when the
+    // supervisor named a static function (harness/symbolize.h).
     auto open = line.find('(');
-    auto plus = line.find('+', open);
-    if (open == std::string_view::npos || plus == std::string_view::npos || plus == open + 1)
+    auto stop = line.find_first_of("+)", open);
+    if (open == std::string_view::npos || stop == std::string_view::npos || stop == open + 1)
       continue;
-    std::string fn = demangle(line.substr(open + 1, plus - open - 1));
+    std::string fn = demangle(line.substr(open + 1, stop - open - 1));
     if (is_noise_frame(fn)) continue;
     if (!frames.empty() && frames.back() == fn) continue;
     frames.push_back(fn);
@@ -191,6 +192,7 @@ namespace {
 // Frames that say "this thread is blocked" but not on what: skipped to find
 // the frame that chose to wait.
 bool is_wait_primitive(const std::string& fn) {
+  // clang-format off
   static const char* const prefixes[] = {
       "futex", "__futex", "__lll_", "lll_", "___pthread_", "__pthread_", "pthread_",
       "__GI_", "__new_sem", "do_futex", "sem_", "__gthread", "std::mutex::lock",
@@ -200,6 +202,7 @@ bool is_wait_primitive(const std::string& fn) {
       "_PyMutex_LockTimed", "PyMutex_Lock", "_PyMutex_LockSlow", "PyCOND_", "PyMUTEX_",
       "PyThread_acquire_lock", "std::thread::join", "std::jthread::~jthread", "std::jthread::join",
       "??"};
+  // clang-format on
   for (const char* p : prefixes)
     if (fn.rfind(p, 0) == 0) return true;
   return false;
@@ -252,7 +255,8 @@ Classification classify(const Evidence& e) {
 
   if (e.stalled) {
     auto gdb = e.stacks.find("Native stacks of all threads (gdb):");
-    std::string sites = gdb == std::string::npos ? "" : deadlock_wait_sites(std::string_view(e.stacks).substr(gdb));
+    std::string sites =
+        gdb == std::string::npos ? "" : deadlock_wait_sites(std::string_view(e.stacks).substr(gdb));
     return {Outcome::deadlock, sites.empty() ? "deadlock" : "deadlock: " + sites,
             "no heartbeat within the stall timeout"};
   }

@@ -22,6 +22,7 @@
 #include "harness/outcome.h"
 #include "harness/sanitizer.h"
 #include "harness/seed.h"
+#include "harness/symbolize.h"
 #include "harness/tail_buffer.h"
 
 extern char** environ;
@@ -244,8 +245,17 @@ std::string run_capture(const std::vector<std::string>& argv, double limit) {
 std::string gdb_stacks(pid_t pid, const std::string& python_helper) {
   static const std::string gdb = find_in_path("gdb");
   if (gdb.empty()) return "native stacks: not captured (gdb is not installed)\n";
-  std::vector<std::string> cmd = {gdb, "-p", std::to_string(pid), "-batch", "-nx", "-q", "-ex",
-                                  "set pagination off", "-ex", "info threads", "-ex",
+  std::vector<std::string> cmd = {gdb,
+                                  "-p",
+                                  std::to_string(pid),
+                                  "-batch",
+                                  "-nx",
+                                  "-q",
+                                  "-ex",
+                                  "set pagination off",
+                                  "-ex",
+                                  "info threads",
+                                  "-ex",
                                   "thread apply all bt"};
   if (!python_helper.empty()) {
     for (const char* part : {"-ex", "echo \\nPython stacks of all threads (gdb py-bt):\\n"})
@@ -515,6 +525,7 @@ class Supervisor {
     if (!r.tsan_dir.empty()) e.sanitizer_log = tsan::collect_logs(r.tsan_dir);
     if (r.stalled) e.stacks = "Python stacks (faulthandler, on SIGUSR1):\n" + e.stacks;
     if (!r.captured.empty()) e.stacks += "\nNative stacks of all threads (gdb):\n" + r.captured;
+    if (e.signal) e.stacks = symbolizer_.symbolize(e.stacks);
     Classification c = classify(e);
 
     TrialResult t;
@@ -552,6 +563,9 @@ class Supervisor {
 
   const RunOptions& o_;
   TrialSink& sink_;
+  Symbolizer symbolizer_{find_in_path("addr2line"), [](const std::vector<std::string>& argv) {
+                           return run_capture(argv, 20.0);
+                         }};
   std::string exe_;
   std::vector<std::string> env_overrides_;
   std::vector<std::string> env_;

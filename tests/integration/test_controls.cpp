@@ -57,12 +57,34 @@ TEST_CASE("selftest-pyexc is an error carrying the Python traceback") {
   CHECK(detail.find("deliberately_failing") != std::string::npos);
 }
 
-TEST_CASE("selftest-deadlock is a deadlock, reported soon after the stall timeout") {
+TEST_CASE("selftest-deadlock is a deadlock whose stacks show both lock waits") {
   Run r = run_gilrace({"run", "selftest-deadlock", "-n", "1", "--stall", "2s", "--seed", "1"});
   CHECK(r.exit_code == 1);
   const auto& g = group(r.json, "selftest-deadlock");
   CHECK(outcome_count(g, "deadlock") == 1);
   CHECK(r.seconds < 2 + 25);  // gdb's attach is the slow part; bench.sh measures it properly
+  // The stacks were taken before the kill: Python's from faulthandler, then every
+  // native thread's from gdb, where both workers wait for their second mutex.
+  const auto& sig = g["signatures"][0];
+  CHECK(sig["signature"].get<std::string>().find("2x gilrace_selftest_lock_second") !=
+        std::string::npos);
+  std::string stacks = read_file(sig["artifacts"].get<std::string>() + "/stacks.txt");
+  INFO(stacks);
+  std::size_t python = stacks.find("Python stacks (faulthandler");
+  std::size_t native = stacks.find("Native stacks of all threads (gdb)");
+  REQUIRE(python != std::string::npos);
+  REQUIRE(native != std::string::npos);
+  CHECK(python < native);
+  int waiting_threads = 0;
+  for (std::size_t at = stacks.find("\nThread ", native); at != std::string::npos;) {
+    std::size_t next = stacks.find("\nThread ", at + 1);
+    std::string thread = stacks.substr(at, next == std::string::npos ? next : next - at);
+    if (thread.find("gilrace_selftest_lock_second") != std::string::npos &&
+        thread.find("futex") != std::string::npos)
+      ++waiting_threads;
+    at = next;
+  }
+  CHECK(waiting_threads == 2);
 }
 
 TEST_CASE("selftest-slow is a timeout, never a deadlock") {

@@ -1,0 +1,90 @@
+#include "harness/symbolize.h"
+
+#include <fmt/format.h>
+
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace gilrace {
+
+namespace {
+
+constexpr std::string_view kCrashMarker = "Native stack of the crashing thread";
+
+struct Anonymous {
+  int index;               // the frame's position in the dump
+  std::size_t begin, end;  // the line, within the stacks text
+  std::string module;
+  std::uint64_t offset;
+  std::string rest;  // "(+0x1f2e3)[0x7f...]", kept as printed
+};
+
+// The anonymous frames of the crash section: "MODULE(+0xOFFSET)[0xADDRESS]".
+std::vector<Anonymous> anonymous_frames(const std::string& stacks) {
+  static const std::regex frame(R"(^(.+)(\(\+0x([0-9a-f]+)\)\[0x[0-9a-f]+\])$)");
+  std::vector<Anonymous> out;
+  std::size_t marker = stacks.find(kCrashMarker);
+  if (marker == std::string::npos) return out;
+  std::size_t pos = stacks.find('\n', marker);
+  for (int index = 0; pos != std::string::npos; ++index) {
+    std::size_t begin = pos + 1;
+    std::size_t end = stacks.find('\n', begin);
+    if (end == std::string::npos) end = stacks.size();
+    if (end == begin) break;  // the dump ends at a blank line
+    std::string line = stacks.substr(begin, end - begin);
+    std::smatch m;
+    if (std::regex_match(line, m, frame))
+      out.push_back(
+          {index, begin, end, m[1].str(), std::stoull(m[3].str(), nullptr, 16), m[2].str()});
+    pos = end < stacks.size() ? end : std::string::npos;
+  }
+  return out;
+}
+
+// The dump is taken inside the crash handler: frame 0 is the handler, 1 the kernel's
+// signal trampoline (the start of __restore_rt, where the handler returns to), 2 the
+// instruction that faulted; those two are exact addresses. Every later one is a
+// return address: look up the call before it, or a call that ends a function would
+// be named after the next one.
+std::uint64_t lookup_offset(const Anonymous& f) {
+  bool exact = f.index == 1 || f.index == 2;
+  return exact || f.offset == 0 ? f.offset : f.offset - 1;
+}
+
+}  // namespace
+
+std::string Symbolizer::symbolize(const std::string& stacks) {
+  if (addr2line_.empty()) return stacks;
+  std::vector<Anonymous> frames = anonymous_frames(stacks);
+  if (frames.empty()) return stacks;
+
+  std::map<std::string, std::set<std::uint64_t>> wanted;  // module -> lookup offsets
+  for (const auto& f : frames)
+    if (!names_.count({f.module, lookup_offset(f)})) wanted[f.module].insert(lookup_offset(f));
+  for (const auto& [module, offsets] : wanted) {
+    std::vector<std::string> argv = {addr2line_, "-f", "-e", module};
+    for (auto off : offsets) argv.push_back(fmt::format("0x{:x}", off));
+    // Two lines per address, in order: the function ("??" when unknown), then file:line.
+    std::istringstream out(run_(argv));
+    std::string function, location;
+    for (auto off : offsets) {
+      if (!std::getline(out, function) || !std::getline(out, location)) function = "??";
+      names_[{module, off}] = function == "??" ? "" : function;
+    }
+  }
+
+  std::string result;
+  std::size_t copied = 0;
+  for (const auto& f : frames) {
+    const std::string& name = names_[{f.module, lookup_offset(f)}];
+    if (name.empty()) continue;
+    result.append(stacks, copied, f.begin - copied);
+    result += f.module + "(" + name + ")" + f.rest;
+    copied = f.end;
+  }
+  result.append(stacks, copied, std::string::npos);
+  return result;
+}
+
+}  // namespace gilrace
