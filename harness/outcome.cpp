@@ -155,7 +155,7 @@ bool is_noise_frame(const std::string& fn) {
   for (const char* n : noise)
     if (fn == n) return true;
   return fn.find("crash_handler") != std::string::npos ||
-         fn.find("run_guarded") != std::string::npos;
+         fn.find("run_guarded") != std::string::npos || fn.find("cmd_trial") != std::string::npos;
 }
 }  // namespace
 

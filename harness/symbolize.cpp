@@ -13,7 +13,7 @@ namespace {
 constexpr std::string_view kCrashMarker = "Native stack of the crashing thread";
 
 struct Anonymous {
-  int index;               // the frame's position in the dump
+  int index;               // the frame's position in the dump (0 = the crash handler)
   std::size_t begin, end;  // the line, within the stacks text
   std::string module;
   std::uint64_t offset;
@@ -42,14 +42,10 @@ std::vector<Anonymous> anonymous_frames(const std::string& stacks) {
   return out;
 }
 
-// The dump is taken inside the crash handler: frame 0 is the handler, 1 the kernel's
-// signal trampoline (the start of __restore_rt, where the handler returns to), 2 the
-// instruction that faulted; those two are exact addresses. Every later one is a
-// return address: look up the call before it, or a call that ends a function would
-// be named after the next one.
-std::uint64_t lookup_offset(const Anonymous& f) {
-  bool exact = f.index == 1 || f.index == 2;
-  return exact || f.offset == 0 ? f.offset : f.offset - 1;
+// A return address: look up the call before it, or a call that ends a function
+// would be named after the next one.
+std::uint64_t before(std::uint64_t offset) {
+  return offset > 0 ? offset - 1 : offset;
 }
 
 }  // namespace
@@ -59,9 +55,13 @@ std::string Symbolizer::symbolize(const std::string& stacks) {
   std::vector<Anonymous> frames = anonymous_frames(stacks);
   if (frames.empty()) return stacks;
 
-  std::map<std::string, std::set<std::uint64_t>> wanted;  // module -> lookup offsets
+  // Both the address and the one before it: most frames are return addresses, but the
+  // kernel's signal trampoline (__restore_rt, where a handler returns to) and the frame
+  // it interrupted (the faulting instruction itself) are exact.
+  std::map<std::string, std::set<std::uint64_t>> wanted;  // module -> offsets to look up
   for (const auto& f : frames)
-    if (!names_.count({f.module, lookup_offset(f)})) wanted[f.module].insert(lookup_offset(f));
+    for (auto off : {f.offset, before(f.offset)})
+      if (!names_.count({f.module, off})) wanted[f.module].insert(off);
   for (const auto& [module, offsets] : wanted) {
     std::vector<std::string> argv = {addr2line_, "-f", "-e", module};
     for (auto off : offsets) argv.push_back(fmt::format("0x{:x}", off));
@@ -76,8 +76,13 @@ std::string Symbolizer::symbolize(const std::string& stacks) {
 
   std::string result;
   std::size_t copied = 0;
+  int trampoline_at = -2;  // the dump index of the last signal trampoline
   for (const auto& f : frames) {
-    const std::string& name = names_[{f.module, lookup_offset(f)}];
+    const std::string& exact = names_[{f.module, f.offset}];
+    bool trampoline = exact == "__restore_rt";
+    if (trampoline) trampoline_at = f.index;
+    const std::string& name =
+        trampoline || trampoline_at == f.index - 1 ? exact : names_[{f.module, before(f.offset)}];
     if (name.empty()) continue;
     result.append(stacks, copied, f.begin - copied);
     result += f.module + "(" + name + ")" + f.rest;

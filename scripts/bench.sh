@@ -4,7 +4,7 @@
 # whether it was met; exits 1 if a goal was missed.
 #
 #   scripts/bench.sh [--python PREFIX_OR_EXECUTABLE] [--runs N]
-#                    [--expect-fail SCENARIO/VARIANT]... [SECTION...]
+#                    [--expect-fail SCENARIO/VARIANT]... [--scenario NAME]... [SECTION...]
 #
 # Sections: engine (default), scenarios (see scenarios() below), tsan. The engine section measures:
 #   - per-trial cost of `gilrace run selftest-pass -n 200 -j 1` against 200
@@ -12,7 +12,8 @@
 #   - -j 2 throughput against -j 1 (goal >= 1.8x on a 2-core machine);
 #   - the supervisor's own peak RSS for selftest-flood -n 20 and
 #     selftest-pass -n 20000 (goal < 50 MB each);
-#   - selftest-deadlock --stall 2s: wall time to the report, stacks included (goal < 5 s).
+#   - selftest-deadlock --stall 2s: wall time to the report, stacks included (goal < 5 s),
+#     and what gdb's native stacks cost (against --no-native-stacks).
 # The tsan section (needs the cached ThreadSanitizer build: scripts/build-cpython.sh
 # --version 3.13 --free-threading --tsan) measures, for the free-threaded 3.13 against its
 # ThreadSanitizer build: each scenario's trials per second (of trial time, so -j does not
@@ -26,12 +27,14 @@ python=/usr/bin/python3
 runs=5
 sections=()
 expect_fail=()
+only=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --python) python=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --expect-fail) expect_fail+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --scenario) only+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,22s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) sections+=("$1"); shift ;;
   esac
 done
@@ -95,11 +98,19 @@ engine() {
     "$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.2f", b-a}')" "v < 5" "< 5"
   figure "  of which stall detection + stack capture + kill" \
     "$(json "$tmp/dl.json" "round(d['run']['wall_seconds'], 2)")" "1" "-"
+  "$gilrace" run selftest-deadlock -n 1 --stall 2s --no-native-stacks --json "$tmp/dl0.json" \
+    --artifacts "$tmp/art0" >/dev/null || true
+  figure "  the same without gdb (--no-native-stacks), s" \
+    "$(json "$tmp/dl0.json" "round(d['run']['wall_seconds'], 2)")" "1" "-"
+  figure "  cost of native stack capture (gdb), s" \
+    "$(awk -v a="$(json "$tmp/dl.json" "d['run']['wall_seconds']")" \
+      -v b="$(json "$tmp/dl0.json" "d['run']['wall_seconds']")" 'BEGIN{printf "%.2f", a-b}')" "1" "-"
 }
 
 # Per scenario and variant on this build: for a variant expected to fail here
 # (`gilrace list --json` says which: naive ones, CPython bugs this version has,
-# plus any --expect-fail SCENARIO/VARIANT), the failure rate over 200 trials and
+# plus any --expect-fail SCENARIO/VARIANT; --scenario limits the section to some),
+# the failure rate over 200 trials and
 # the median seconds to the first failure over 5 runs with -j 2 (goal < 10 s);
 # for one expected to pass, 0 failures in 500 trials. Scenarios that do not
 # apply to the build are reported as such.
@@ -141,6 +152,7 @@ scenarios() {
   echo "== scenarios: $("$gilrace" info --json | "$python" -c 'import json,sys; d=json.load(sys.stdin); print(d["version"], "free-threaded" if d["free_threaded"] else "GIL", "debug" if d["debug"] else "")')"
   local name variant expect extra
   while read -r name variant expect extra; do
+    if [[ ${#only[@]} -gt 0 && " ${only[*]} " != *" $name "* ]]; then continue; fi
     if [[ $expect == n/a ]]; then
       printf '%-58s %12s\n' "$name" "n/a: ${extra//_/ }"
       continue

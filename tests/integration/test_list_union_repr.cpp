@@ -128,13 +128,10 @@ TEST_CASE("list-union-repr reproduces where the fixes are taken out") {
     INFO("signature: " << sig);
     std::string kind = g["signatures"][0]["outcome"];
     CHECK((kind == "crash" || kind == "fatal_error" || kind == "assertion"));
-    // Frames, when the crashing thread's native stack has symbols, name the repr path.
-    if (kind == "crash" && sig.find(" in ") != std::string::npos) {
-      bool names_path = sig.find("union_repr") != std::string::npos ||
-                        sig.find("list_repr") != std::string::npos ||
-                        sig.find("namespace_repr") != std::string::npos ||
-                        sig.find("PyObject_Repr") != std::string::npos;
-      CHECK(names_path);
-    }
+    // The freed union is read inside union_repr_item, a static function of
+    // Objects/unionobject.c: the supervisor names it with addr2line (harness/symbolize.h).
+    // Measured: "SIGSEGV in PyObject_GetOptionalAttr < PyObject_HasAttrWithError <
+    // union_repr_item" in 13/13 crashes of both variants.
+    if (kind == "crash") CHECK(sig.find("union_repr") != std::string::npos);
   }
 }
