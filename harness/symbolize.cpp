@@ -63,15 +63,25 @@ std::string Symbolizer::symbolize(const std::string& stacks) {
     for (auto off : {f.offset, before(f.offset)})
       if (!names_.count({f.module, off})) wanted[f.module].insert(off);
   for (const auto& [module, offsets] : wanted) {
-    std::vector<std::string> argv = {addr2line_, "-f", "-e", module};
+    std::vector<std::string> argv = {addr2line_, "-a", "-f", "-i", "-e", module};
     for (auto off : offsets) argv.push_back(fmt::format("0x{:x}", off));
-    // Two lines per address, in order: the function ("??" when unknown), then file:line.
+    // Per address: the address line, then function and file:line pairs from the
+    // innermost inlined function out to the one that contains the code. The last is
+    // the frame's function: an inlined helper (_Py_atomic_*, Py_INCREF) says nothing.
     std::istringstream out(run_(argv));
-    std::string function, location;
-    for (auto off : offsets) {
-      if (!std::getline(out, function) || !std::getline(out, location)) function = "??";
-      names_[{module, off}] = function == "??" ? "" : function;
+    std::map<std::uint64_t, std::string> found;
+    std::uint64_t at = 0;
+    bool in_block = false;
+    for (std::string line, location; std::getline(out, line);) {
+      if (line.rfind("0x", 0) == 0) {
+        at = std::stoull(line, nullptr, 16);
+        in_block = true;
+      } else if (in_block) {
+        std::getline(out, location);
+        if (line != "??") found[at] = line;
+      }
     }
+    for (auto off : offsets) names_[{module, off}] = found.count(off) ? found[off] : "";
   }
 
   std::string result;

@@ -128,10 +128,10 @@ TEST_CASE("list-union-repr reproduces where the fixes are taken out") {
     INFO("signature: " << sig);
     std::string kind = g["signatures"][0]["outcome"];
     CHECK((kind == "crash" || kind == "fatal_error" || kind == "assertion"));
-    // The freed union is read inside union_repr_item, a static function of
-    // Objects/unionobject.c: the supervisor names it with addr2line (harness/symbolize.h).
-    // Measured: "SIGSEGV in PyObject_GetOptionalAttr < PyObject_HasAttrWithError <
-    // union_repr_item" in 13/13 crashes of both variants.
+    // The freed union is read inside union_repr (its static helper union_repr_item is
+    // inlined there) of Objects/unionobject.c: the supervisor names static functions with
+    // addr2line (harness/symbolize.h). Measured: "SIGSEGV in PyObject_GetOptionalAttr <
+    // PyObject_HasAttrWithError < union_repr" in every crash of both variants.
     if (kind == "crash") CHECK(sig.find("union_repr") != std::string::npos);
   }
 }
