@@ -3,7 +3,7 @@
 # machines are shared and noisy). Prints each figure with its goal and
 # whether it was met; exits 1 if a goal was missed.
 #
-#   scripts/bench.sh [--python PREFIX_OR_EXECUTABLE] [--runs N]
+#   scripts/bench.sh [--python PREFIX_OR_EXECUTABLE] [--build-dir DIR] [--runs N]
 #                    [--expect-fail SCENARIO/VARIANT]... [--scenario NAME]... [SECTION...]
 #
 # Sections: engine (default), scenarios (see scenarios() below), tsan. The engine section measures:
@@ -28,10 +28,12 @@ runs=5
 sections=()
 expect_fail=()
 only=()
+build_dir=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --python) python=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
+    --build-dir) build_dir=(--build-dir "$2"); shift 2 ;;
     --expect-fail) expect_fail+=("$2"); shift 2 ;;
     --scenario) only+=("$2"); shift 2 ;;
     -h|--help) sed -n '2,22s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
@@ -41,7 +43,7 @@ done
 [[ ${#sections[@]} -gt 0 ]] || sections=(engine)
 
 gilrace_ensure_packages "${GILRACE_DEPS[@]}"
-gilrace=$("$ROOT/scripts/build-harness.sh" --python "$python" | tail -n 1)
+gilrace=$("$ROOT/scripts/build-harness.sh" --python "$python" "${build_dir[@]}" | tail -n 1)
 [[ -d $python ]] && python="$python/bin/python3"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
