@@ -168,6 +168,8 @@ scenarios() {
       "$gilrace" run "$name" --variant "$variant" -n 200 -j 2 --json "$tmp/s.json" $extra >/dev/null || true
       figure "$name/$variant $extra: failure rate over 200" \
         "$(json "$tmp/s.json" "'%.1f%%' % (100 * d['totals']['failures'] / max(1, d['totals']['trials']))")" "1" "-"
+      printf '%-58s %s\n' "  outcomes" \
+        "$(json "$tmp/s.json" "', '.join(f'{k} {v}' for k, v in d['groups'][0]['outcomes'].items())")"
       if [[ $(json "$tmp/s.json" "d['totals']['failures']") == 0 ]]; then
         # Not reproducible here (traceback-code-cache naive on a GIL build, by design):
         # a search for a first failure would only run out its 5000 trials.
