@@ -117,8 +117,10 @@ engine() {
 # for one expected to pass, 0 failures in 500 trials. Scenarios that do not
 # apply to the build are reported as such.
 # Extra gilrace arguments for some variants; a second row for the same variant
-# is measured as its own line.
+# is measured as its own line. --stall 3s where a failure is a deadlock (the
+# default 10 s would make 200 deadlocked trials take 20 minutes).
 SCENARIO_EXTRA=(
+  "asyncio-destroy-finalize/* --stall 3s"
   "stderr-gil-deadlock/* --stall 3s"
   "stderr-gil-deadlock/naive --stall 3s --param forced=1"
   "py-script/default --param script=scenarios/py/shared_containers.py"
