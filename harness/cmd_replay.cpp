@@ -1,9 +1,12 @@
 #include <fmt/format.h>
+#include <linux/perf_event.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "harness/cli.h"
 #include "harness/commands.h"
@@ -35,6 +38,31 @@ int cmd_trial(const TrialArgs& a, bool foreground) {
   return run_trial(s, spec, kMessageFd, kStacksFd);
 }
 
+// rr counts retired branches with a hardware performance counter; most VMs and
+// containers expose none, and rr then dies with a page of text. Asking the kernel
+// for one first turns that into one line. "" when a counter opens, else why not.
+std::string hardware_counters_missing() {
+  perf_event_attr attr{};
+  attr.type = PERF_TYPE_HARDWARE;
+  attr.size = sizeof attr;
+  attr.config = PERF_COUNT_HW_INSTRUCTIONS;
+  attr.disabled = 1;
+  attr.exclude_kernel = 1;
+  attr.exclude_hv = 1;
+  long fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+  if (fd >= 0) {
+    ::close(static_cast<int>(fd));
+    return "";
+  }
+  return std::strerror(errno);
+}
+
+// The replay under gdb, for when rr cannot record: this binary, the same arguments.
+std::string gdb_command(const TrialSpec& spec) {
+  const std::string cmd = replay_command(spec);  // "gilrace replay ..."
+  return "gdb --args " + self_executable() + cmd.substr(cmd.find(' '));
+}
+
 // The same replay, recorded by rr: `rr replay` then steps through it backwards.
 int cmd_replay_rr(const TrialArgs& a) {
   TrialSpec spec = make_spec(a);  // validates before rr starts
@@ -42,6 +70,11 @@ int cmd_replay_rr(const TrialArgs& a) {
   for (const char* dir : {"/usr/bin/rr", "/usr/local/bin/rr"})
     if (::access(dir, X_OK) == 0) rr = dir;
   if (rr.empty()) throw UsageError("--rr needs rr, which is not installed (apt-get install rr)");
+  if (std::string why = hardware_counters_missing(); !why.empty())
+    throw UsageError(
+        fmt::format("--rr: rr cannot record on this machine: no hardware performance counter "
+                    "(perf_event_open: {}); replay under gdb instead: {}",
+                    why, gdb_command(spec)));
   std::vector<std::string> args = {rr, "record", self_executable(), "replay"};
   for (const auto& arg : trial_args(spec)) args.push_back(arg);
   args.erase(args.begin() + 4);  // trial_args starts with the hidden "__trial"
@@ -58,9 +91,8 @@ int cmd_replay_rr(const TrialArgs& a) {
   if (code != 0)
     fmt::print(stderr,
                "gilrace: rr record exited with {}. If rr could not record at all (it cannot on "
-               "AMD Zen CPUs in many VMs, or without perf counters), replay under gdb instead: "
-               "gdb --args {} replay ...\n",
-               code, self_executable());
+               "AMD Zen CPUs in many VMs), replay under gdb instead: {}\n",
+               code, gdb_command(spec));
   return code;
 }
 

@@ -3,6 +3,8 @@
 
 GILRACE_DEPS=(cmake ninja-build g++ pkg-config libcli11-dev libfmt-dev catch2 nlohmann-json3-dev
   python3-dev gdb hyperfine ccache)
+# `gilrace replay --rr` (it says so where the machine has no performance counters).
+GILRACE_DEPS+=(rr)
 # The nightly tests: headless Chromium renders the HTML report, PyYAML checks ci/'s YAML.
 GILRACE_DEPS+=(chromium python3-yaml)
 

@@ -1,5 +1,6 @@
 // Bad input gets one clear line on stderr and exit code 2; nothing runs.
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 #include <string>
 
@@ -47,6 +48,24 @@ TEST_CASE("bad input: one line on stderr, exit 2") {
   bad_input({"run", "selftest-pass", "--bogus-flag"}, "--bogus-flag");
   bad_input({"replay", "selftest-pass", "--trial", "x"}, "--trial must be a whole number");
   bad_input({"frobnicate"}, "unknown command 'frobnicate' (see gilrace --help)");
+}
+
+TEST_CASE("replay --rr records, or says in one line why it cannot") {
+  // Most VMs have no hardware performance counters, and rr cannot record without one.
+  ::setenv("_RR_TRACE_DIR", temp_dir("rr").c_str(), 1);
+  Run r = run_gilrace({"replay", "selftest-pass", "--seed", "1", "--trial", "0", "--rr"}, false);
+  INFO(r.err);
+  if (r.exit_code == 0) {
+    CHECK(r.err.find("rr: Saving execution") != std::string::npos);
+  } else {
+    CHECK(r.exit_code == 2);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    bool explained = r.err.find("rr, which is not installed") != std::string::npos ||
+                     r.err.find("rr cannot record on this machine") != std::string::npos;
+    CHECK(explained);
+    if (r.err.find("cannot record") != std::string::npos)
+      CHECK(r.err.find("gdb --args /") != std::string::npos);
+  }
 }
 
 TEST_CASE("--help works for every command") {
