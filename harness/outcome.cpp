@@ -166,7 +166,7 @@ std::string top_frames(std::string_view stacks, int count) {
   if (start == std::string_view::npos) return "";
   std::vector<std::string> frames;
   std::size_t pos = stacks.find('\n', start);
-  while (pos != std::string_view::npos && static_cast<int>(frames.size()) < count) {
+  while (pos != std::string_view::npos) {
     std::size_t end = stacks.find('\n', pos + 1);
     std::string_view line =
         stacks.substr(pos + 1, (end == std::string_view::npos ? stacks.size() : end) - pos - 1);
@@ -179,10 +179,14 @@ std::string top_frames(std::string_view stacks, int count) {
     if (open == std::string_view::npos || stop == std::string_view::npos || stop == open + 1)
       continue;
     std::string fn = demangle(line.substr(open + 1, stop - open - 1));
+    // Above the signal trampoline are the handlers that ran for the signal (ours, and
+    // faulthandler's, which a debug libpython names): none of them is the failure.
+    if (fn == "__restore_rt") frames.clear();
     if (is_noise_frame(fn)) continue;
     if (!frames.empty() && frames.back() == fn) continue;
     frames.push_back(fn);
   }
+  if (static_cast<int>(frames.size()) > count) frames.resize(count);
   std::string out;
   for (const auto& f : frames) out += (out.empty() ? "" : " < ") + f;
   return out;

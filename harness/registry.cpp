@@ -62,6 +62,11 @@ std::string expected_failure_reason(const Variant& v, const BuildInfo& build) {
   if (v.fixed_in && build.hexversion < v.fixed_in)
     return fmt::format("reproduces a CPython bug fixed in {}: expected to fail on {}",
                        version_text(v.fixed_in), build.version);
+  if (v.debug_asserts_before && build.debug && build.hexversion < v.debug_asserts_before)
+    return fmt::format(
+        "CPython's debug builds before {} fail an assertion here: expected to fail "
+        "on {}",
+        version_text(v.debug_asserts_before), build.flavour());
   return "";
 }
 

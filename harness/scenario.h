@@ -52,6 +52,10 @@ struct Variant {
   // CPython, or not fixed). Builds before it fail by design of that version, so
   // `run --all` leaves the variant out there, as it does naive ones; name it to run it.
   unsigned fixed_in = 0;
+  // Debug builds of CPython before this PY_VERSION_HEX fail one of CPython's own
+  // assertions here (0: none known), while release builds pass: `run --all` leaves
+  // the variant out on those debug builds, as it does for fixed_in.
+  unsigned debug_asserts_before = 0;
 };
 
 struct ScenarioInfo {

@@ -133,7 +133,8 @@ TEST_CASE("a deadlock's signature names where each thread chose to wait") {
       "Native stacks of all threads (gdb):\n"
       "Thread 3 (Thread 0x7f6d1991c6c0 (LWP 25864) \"gilrace\"):\n"
       "#0  futex_wait (private=0, expected=2, futex_word=0x7ffd2b966440) at futex-internal.h:146\n"
-      "#1  __GI___lll_lock_wait (futex=futex@entry=0x7ffd2b966440, private=0) at lowlevellock.c:49\n"
+      "#1  __GI___lll_lock_wait (futex=futex@entry=0x7ffd2b966440, private=0) at "
+      "lowlevellock.c:49\n"
       "#2  0x00007f6d1a2aa482 in lll_mutex_lock_optimized (mutex=0x7ffd2b966440) at x.c:48\n"
       "#3  ___pthread_mutex_lock (mutex=0x7ffd2b966440) at ./nptl/pthread_mutex_lock.c:93\n"
       "#4  0x0000562b1c45afe9 in __gthread_mutex_lock (__mutex=0x7ffd2b966440) at gthr.h:749\n"
@@ -148,9 +149,11 @@ TEST_CASE("a deadlock's signature names where each thread chose to wait") {
       "\n"
       "Thread 1 (Thread 0x7f6d1a6b1740 (LWP 25862) \"gilrace\"):\n"
       "#0  __futex_abstimed_wait_common64 (private=128, cancel=true) at futex-internal.c:57\n"
-      "#1  0x00007f6d1a2a5f1b in __pthread_clockjoin_ex (threadid=140, thread_return=0x0) at j.c:105\n"
+      "#1  0x00007f6d1a2a5f1b in __pthread_clockjoin_ex (threadid=140, thread_return=0x0) at "
+      "j.c:105\n"
       "#2  0x00007f6d1a49e3c7 in std::thread::join() () from /lib/libstdc++.so.6\n"
-      "#3  0x0000562b1c45b1b8 in gilrace::SelftestDeadlock::run (this=<optimized out>) at d.cpp:36\n";
+      "#3  0x0000562b1c45b1b8 in gilrace::SelftestDeadlock::run (this=<optimized out>) at "
+      "d.cpp:36\n";
   CHECK(deadlock_wait_sites(gdb) ==
         "gilrace::SelftestDeadlock::run | 2x gilrace_selftest_lock_second");
   Evidence e;
@@ -159,4 +162,25 @@ TEST_CASE("a deadlock's signature names where each thread chose to wait") {
   e.stacks = std::string("Python stacks (faulthandler, on SIGUSR1):\n\n") + gdb;
   CHECK(classify(e).signature ==
         "deadlock: gilrace::SelftestDeadlock::run | 2x gilrace_selftest_lock_second");
+}
+
+TEST_CASE("crash frames start below the last signal trampoline") {
+  // Captured on a 3.13 debug build, where libpython keeps its symbols: faulthandler's
+  // handler runs first and re-raises the signal into ours, so the stack holds two
+  // trampolines and faulthandler_fatal_error between them.
+  const std::string stacks =
+      "Native stack of the crashing thread (most recent call first):\n"
+      "/b/gilrace(_ZN7gilrace12_GLOBAL__N_113crash_handlerEi.part.0)(+0xf518b)[0x55b996bb818b]\n"
+      "/lib/x86_64-linux-gnu/libc.so.6(__restore_rt)(+0x3c050)[0x7f949925a050]\n"
+      "/lib/x86_64-linux-gnu/libc.so.6(__pthread_kill_implementation)(+0x8aeec)[0x7f94992a8eec]\n"
+      "/lib/x86_64-linux-gnu/libc.so.6(gsignal+0x12)[0x7f9499259fb2]\n"
+      "/p/lib/libpython3.13d.so.1.0(faulthandler_fatal_error)(+0x2f66e5)[0x7f9499af66e5]\n"
+      "/lib/x86_64-linux-gnu/libc.so.6(__restore_rt)(+0x3c050)[0x7f949925a050]\n"
+      "/b/gilrace(gilrace_selftest_flaky_crash+0x0)[0x55b996c2d9b0]\n"
+      "/b/gilrace(_ZN7gilrace13SelftestFlaky3runERNS_7ContextE+0x169)[0x55b996c2e089]\n"
+      "/b/gilrace(_ZN7gilrace9run_trialERKNS_18RegisteredScenarioERKNS_9TrialSpecEii+0x52f)[0x1]\n"
+      "/b/gilrace(_ZN7gilrace8cli_mainEiPPc+0x79c)[0x55b996b864cc]\n"
+      "/lib/x86_64-linux-gnu/libc.so.6(__libc_start_main+0x85)[0x7f9499245305]\n";
+  CHECK(top_frames(stacks, 3) == "gilrace_selftest_flaky_crash < gilrace::SelftestFlaky::run");
+  CHECK(top_frames(stacks, 1) == "gilrace_selftest_flaky_crash");
 }
