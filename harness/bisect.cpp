@@ -475,8 +475,8 @@ void BisectPlan::finish(RunReport& r) {
   for (const auto& g : r.aggregate.groups())
     for (const auto& sig : g.signatures) {
       bool target = other_ == OtherPolicy::bad || matcher_.is_target(sig.outcome, sig.signature);
-      s += fmt::format("bisect:   {} {} x {}: {} [{}]\n", target ? "target" : "other ", sig.count,
-                       sig.outcome, sig.signature, sig.id);
+      s += fmt::format("bisect:   {} {} x {} [{}]\n", target ? "target" : "other ", sig.count,
+                       outcome_and_signature(sig.outcome, sig.signature), sig.id);
     }
   switch (v.kind) {
     case Verdict::Kind::bad:

@@ -159,6 +159,11 @@ bool is_noise_frame(const std::string& fn) {
 }
 }  // namespace
 
+std::string outcome_and_signature(std::string_view outcome, std::string_view signature) {
+  if (signature.substr(0, outcome.size()) == outcome) return std::string(signature);
+  return fmt::format("{}: {}", outcome, signature);
+}
+
 std::string top_frames(std::string_view stacks, int count) {
   // Our crash handler writes backtrace_symbols_fd lines, "binary(function+0x1a)[0x...]",
   // after a marker line. Frames without a name are skipped.

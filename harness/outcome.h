@@ -57,6 +57,10 @@ std::optional<std::string> find_assertion(std::string_view text);
 std::optional<std::string> find_sanitizer_report(std::string_view text);
 // The first few telling function names of the crashing thread's native stack.
 std::string top_frames(std::string_view stacks, int count = 3);
+
+// "crash: SIGSEGV in f < g" for people; a signature that already opens with its
+// outcome ("deadlock: f | g", "timeout") is shown once, not as "deadlock: deadlock: ...".
+std::string outcome_and_signature(std::string_view outcome, std::string_view signature);
 // For a deadlock: where each thread of a gdb `thread apply all bt` chose to
 // wait, e.g. "2x gilrace_selftest_lock_second | std::thread::join".
 std::string deadlock_wait_sites(std::string_view gdb_output);

@@ -135,9 +135,9 @@ std::string junit_xml(const RunReport& r) {
       for (const auto& s : g.signatures) {
         if (!s.known && !first_new) first_new = &s;
         body +=
-            fmt::format("{} x {}: {} [{}]{}\n  first: trial {} seed {}\n  replay: {}\n", s.count,
-                        s.outcome, s.signature, s.id, s.known ? " known: " + s.issue : "",
-                        s.first_trial, s.first_seed, s.replay);
+            fmt::format("{} x {} [{}]{}\n  first: trial {} seed {}\n  replay: {}\n", s.count,
+                        outcome_and_signature(s.outcome, s.signature), s.id,
+                        s.known ? " known: " + s.issue : "", s.first_trial, s.first_seed, s.replay);
       }
       x += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", xml_escape(msg),
                        xml_escape(first_new ? first_new->outcome : "failure"), xml_escape(body));
@@ -145,8 +145,8 @@ std::string junit_xml(const RunReport& r) {
     std::string out = describe_rate(g.failures, g.trials, r.meta.confidence);
     for (const auto& s : g.signatures)
       if (s.known)
-        out += fmt::format("\nknown: {} x {}: {} [{}] {}", s.count, s.outcome, s.signature, s.id,
-                           s.issue);
+        out += fmt::format("\nknown: {} x {} [{}] {}", s.count,
+                           outcome_and_signature(s.outcome, s.signature), s.id, s.issue);
     x += fmt::format("      <system-out>{}</system-out>\n", xml_escape(out));
     x += "    </testcase>\n";
   }
@@ -179,7 +179,8 @@ std::string text_summary(const RunReport& r) {
                        g.trials, p.total);
     for (const auto& sig : g.signatures) {
       s += fmt::format(
-          "    {} x {}: {} [{}]{}\n", sig.count, sig.outcome, sig.signature, sig.id,
+          "    {} x {} [{}]{}\n", sig.count, outcome_and_signature(sig.outcome, sig.signature),
+          sig.id,
           sig.known ? fmt::format(" known ({})", sig.issue.empty() ? "no issue given" : sig.issue)
                     : "");
       s += fmt::format("      replay: {}\n", sig.replay);

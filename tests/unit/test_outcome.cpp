@@ -184,3 +184,9 @@ TEST_CASE("crash frames start below the last signal trampoline") {
   CHECK(top_frames(stacks, 3) == "gilrace_selftest_flaky_crash < gilrace::SelftestFlaky::run");
   CHECK(top_frames(stacks, 1) == "gilrace_selftest_flaky_crash");
 }
+
+TEST_CASE("a signature that names its outcome is shown once") {
+  CHECK(outcome_and_signature("crash", "SIGSEGV in f") == "crash: SIGSEGV in f");
+  CHECK(outcome_and_signature("deadlock", "deadlock: f | 2x g") == "deadlock: f | 2x g");
+  CHECK(outcome_and_signature("timeout", "timeout") == "timeout");
+}
