@@ -57,10 +57,9 @@ std::string hardware_counters_missing() {
   return std::strerror(errno);
 }
 
-// The replay under gdb, for when rr cannot record: this binary, the same arguments.
+// The replay under gdb, for when rr cannot record.
 std::string gdb_command(const TrialSpec& spec) {
-  const std::string cmd = replay_command(spec);  // "gilrace replay ..."
-  return "gdb --args " + self_executable() + cmd.substr(cmd.find(' '));
+  return "gdb --args " + replay_command(spec, self_executable());
 }
 
 // The same replay, recorded by rr: `rr replay` then steps through it backwards.

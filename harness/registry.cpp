@@ -64,8 +64,8 @@ std::string expected_failure_reason(const Variant& v, const BuildInfo& build) {
                        version_text(v.fixed_in), build.version);
   if (v.debug_asserts_before && build.debug && build.hexversion < v.debug_asserts_before)
     return fmt::format(
-        "CPython's debug builds before {} fail an assertion here: expected to fail "
-        "on {}",
+        "CPython's debug builds before {} fail an assertion here: expected to "
+        "fail on {}",
         version_text(v.debug_asserts_before), build.flavour());
   return "";
 }

@@ -29,10 +29,10 @@ static std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string replay_command(const TrialSpec& spec) {
-  std::string cmd =
-      fmt::format("gilrace replay {} --variant {} --seed {} --trial {}", shell_quote(spec.scenario),
-                  shell_quote(spec.variant), spec.base_seed, spec.trial);
+std::string replay_command(const TrialSpec& spec, std::string_view program) {
+  std::string cmd = fmt::format("{} replay {} --variant {} --seed {} --trial {}", program,
+                                shell_quote(spec.scenario), shell_quote(spec.variant),
+                                spec.base_seed, spec.trial);
   if (spec.threads > 0) cmd += fmt::format(" --threads {}", spec.threads);
   for (const auto& [k, v] : spec.params) cmd += " --param " + shell_quote(k + "=" + v);
   return cmd;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/outcome.h"
@@ -22,8 +23,9 @@ struct TrialSpec {
 
 // The hidden command line that makes a child run this trial.
 std::vector<std::string> trial_args(const TrialSpec& spec);
-// The line a person types to run it again in the foreground.
-std::string replay_command(const TrialSpec& spec);
+// The line a person types to run it again in the foreground, with `program` as the
+// binary (a path where the line is to be pasted under gdb).
+std::string replay_command(const TrialSpec& spec, std::string_view program = "gilrace");
 
 struct TrialResult {
   TrialSpec spec;

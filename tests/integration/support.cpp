@@ -91,6 +91,9 @@ const nlohmann::json& build() {
 bool free_threaded() {
   return build().value("free_threaded", false);
 }
+bool debug_build() {
+  return build().value("debug", false);
+}
 unsigned hexversion() {
   return build().value("hexversion", 0u);
 }

@@ -23,6 +23,7 @@ Run run_gilrace(const std::vector<std::string>& args, bool with_reports = true);
 // `gilrace info --json` of the binary under test, read once.
 const nlohmann::json& build();
 bool free_threaded();
+bool debug_build();  // Py_DEBUG
 unsigned hexversion();
 
 // A fresh empty folder under the build tree.

@@ -125,7 +125,7 @@ TEST_CASE("run --all runs only the variants expected to pass on this build") {
   // finalize-ensure/after crashes before 3.14 (python/cpython#124619): known, not news.
   CHECK(left_out.count("finalize-ensure/after") == (hexversion() < 0x030E0000 ? 1u : 0u));
   // Its during variant fails a debug-only assertion before 3.14 (python/cpython#131012).
-  const bool debug_before_314 = build().value("debug", false) && hexversion() < 0x030E0000;
+  const bool debug_before_314 = debug_build() && hexversion() < 0x030E0000;
   CHECK(left_out.count("finalize-ensure/during") == (debug_before_314 ? 1u : 0u));
 
   Run r = run_gilrace({"run", "--all", "-n", "2", "-j", "2", "--seed", "3"});

@@ -22,9 +22,6 @@ using namespace gilrace::test;
 
 namespace {
 
-bool debug_build() {
-  return build().value("debug", false);
-}
 // CPython parks (rather than pthread_exit's) a thread attaching during finalisation.
 bool parks_threads() {
   return hexversion() >= 0x030D0800;
