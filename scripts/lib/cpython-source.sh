@@ -234,6 +234,23 @@ source_file_list() {
     fi
 }
 
+# Reads NUL-separated paths relative to the current directory and prints one
+# line per entry: a symbolic link as the text it points to (never followed:
+# since 3.14, CPython trees link to directories, Misc/mypy/_pyrepl), a file as
+# the sha256 of its contents. Fails when a file cannot be read.
+hash_source_entries() {
+    local f files=()
+    while IFS= read -r -d '' f; do
+        if [[ -L $f ]]; then
+            printf 'link %s -> %s\n' "$f" "$(readlink -- "$f")"
+        else
+            files+=("$f")
+        fi
+    done
+    [[ ${#files[@]} -eq 0 ]] && return 0
+    printf '%s\0' "${files[@]}" | xargs -0 -r sha256sum --
+}
+
 # inspect_source_dir DIR: sets SRC_DIR, SRC_VERSION, SRC_GIT_REV, SRC_GIT_DIRTY,
 # SRC_IDENTITY. Exits 2 when DIR is not a CPython tree.
 inspect_source_dir() {
@@ -265,7 +282,8 @@ inspect_source_dir() {
     else
         # contents of every file that will be copied (about 1 s for a CPython tree)
         local h
-        h=$(source_file_list "$SRC_DIR" | (cd "$SRC_DIR" && xargs -0 -r sha256sum --) | sha256sum | cut -d' ' -f1)
+        h=$(source_file_list "$SRC_DIR" | (cd "$SRC_DIR" && hash_source_entries) | sha256sum | cut -d' ' -f1) ||
+            die "--source $dir: cannot read every file of the tree to hash it"
         SRC_IDENTITY="tree:${SRC_GIT_REV:+$SRC_GIT_REV+dirty:}$h"
     fi
 }
