@@ -8,6 +8,21 @@ namespace gilrace {
 
 namespace {
 
+nlohmann::json known_failures_json(const Variant& v) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const KnownFailure& f : v.fails_on) {
+    const char* builds = f.builds == GilMode::gil_only             ? "gil"
+                         : f.builds == GilMode::free_threaded_only ? "free-threaded"
+                                                                   : "any";
+    out.push_back({{"issue", f.issue},
+                   {"since", f.since ? nlohmann::json(version_text(f.since)) : nullptr},
+                   {"fixed", f.fixed ? nlohmann::json(version_text(f.fixed)) : nullptr},
+                   {"builds", builds},
+                   {"debug_only", f.debug_only}});
+  }
+  return out;
+}
+
 int cmd_list(bool json) {
   BuildInfo build = probe_build_info();
   nlohmann::json out = nlohmann::json::array();
@@ -19,6 +34,7 @@ int cmd_list(bool json) {
         vars.push_back({{"name", v.name},
                         {"help", v.help},
                         {"naive", v.naive},
+                        {"known_failures", known_failures_json(v)},
                         {"expected_to_fail", expected_failure_reason(v, build)}});
       nlohmann::json params = nlohmann::json::array();
       for (const auto& p : s.info.params)

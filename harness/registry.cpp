@@ -15,10 +15,20 @@ std::vector<RegisteredScenario>& registry() {
   return r;
 }
 
-std::string version_text(unsigned hex) {
-  return fmt::format("{}.{}", (hex >> 24) & 0xff, (hex >> 16) & 0xff);
-}
 }  // namespace
+
+std::string version_text(unsigned hex) {
+  unsigned major = (hex >> 24) & 0xff, minor = (hex >> 16) & 0xff, micro = (hex >> 8) & 0xff;
+  unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
+  std::string text = fmt::format("{}.{}", major, minor);
+  // Level 0 (below alpha) is how a bound says "from the first build of X.Y.Z on".
+  if (level == 0) return micro ? fmt::format("{}.{}", text, micro) : text;
+  text += fmt::format(".{}", micro);
+  if (level == 0xA) return fmt::format("{}a{}", text, serial);
+  if (level == 0xB) return fmt::format("{}b{}", text, serial);
+  if (level == 0xC) return fmt::format("{}rc{}", text, serial);
+  return text;
+}
 
 bool register_scenario(ScenarioInfo info, ScenarioFactory make) {
   if (info.variants.empty()) info.variants.push_back({"default", ""});
@@ -57,16 +67,25 @@ std::string not_applicable_reason(const ScenarioInfo& info, const BuildInfo& bui
   return "";
 }
 
+namespace {
+bool known_failure_applies(const KnownFailure& f, const BuildInfo& build) {
+  if (f.since && build.hexversion < f.since) return false;
+  if (f.fixed && build.hexversion >= f.fixed) return false;
+  if (f.builds == GilMode::free_threaded_only && !build.free_threaded) return false;
+  if (f.builds == GilMode::gil_only && build.free_threaded) return false;
+  return !f.debug_only || build.debug;
+}
+}  // namespace
+
 std::string expected_failure_reason(const Variant& v, const BuildInfo& build) {
   if (v.naive) return "naive: the buggy pattern, expected to fail";
-  if (v.fixed_in && build.hexversion < v.fixed_in)
-    return fmt::format("reproduces a CPython bug fixed in {}: expected to fail on {}",
-                       version_text(v.fixed_in), build.version);
-  if (v.debug_asserts_before && build.debug && build.hexversion < v.debug_asserts_before)
-    return fmt::format(
-        "CPython's debug builds before {} fail an assertion here: expected to "
-        "fail on {}",
-        version_text(v.debug_asserts_before), build.flavour());
+  for (const KnownFailure& f : v.fails_on) {
+    if (!known_failure_applies(f, build)) continue;
+    std::string status = f.fixed ? "fixed in " + version_text(f.fixed) : "open upstream";
+    return fmt::format("{}{} ({}): expected to fail on {}", f.issue,
+                       f.debug_only ? ", an assertion of CPython's debug builds" : "", status,
+                       build.flavour());
+  }
   return "";
 }
 

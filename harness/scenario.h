@@ -42,20 +42,26 @@ struct ParamSpec {
   std::string help;
 };
 
+// A range of CPython builds on which a variant fails, by a known upstream bug. The
+// facts come from running the variant on real builds of each version and flavour
+// (README, "Support table"), not from release notes.
+struct KnownFailure {
+  std::string issue;    // the upstream issue that explains it: "python/cpython#124619"
+  unsigned since = 0;   // first PY_VERSION_HEX with the failure (0: every earlier version)
+  unsigned fixed = 0;   // first PY_VERSION_HEX without it (0: still open upstream)
+  GilMode builds = GilMode::any;  // GIL builds, free-threaded builds, or both
+  bool debug_only = false;        // an assertion of CPython's own --with-pydebug builds
+};
+
 struct Variant {
   std::string name;
   std::string help;
   // The buggy pattern, shown on purpose: expected to fail, so left out of
   // `run --all` unless `--variant all` asks for it.
   bool naive = false;
-  // The CPython bug this variant reproduces was fixed in this PY_VERSION_HEX (0: not in
-  // CPython, or not fixed). Builds before it fail by design of that version, so
-  // `run --all` leaves the variant out there, as it does naive ones; name it to run it.
-  unsigned fixed_in = 0;
-  // Debug builds of CPython before this PY_VERSION_HEX fail one of CPython's own
-  // assertions here (0: none known), while release builds pass: `run --all` leaves
-  // the variant out on those debug builds, as it does for fixed_in.
-  unsigned debug_asserts_before = 0;
+  // Builds that fail here by a CPython bug: `run --all` leaves the variant out on
+  // them, as it does naive ones (name it to run it), and `list` names the issue.
+  std::vector<KnownFailure> fails_on;
 };
 
 struct ScenarioInfo {
@@ -75,11 +81,14 @@ struct ScenarioInfo {
   std::function<std::string(const std::map<std::string, std::string>&)> validate;
 };
 
+// "3.14", "3.13.8", "3.15.0a1", "3.14.0rc2": a PY_VERSION_HEX as people write it.
+std::string version_text(unsigned hex);
+
 // Why a scenario does not apply to a build, or "" when it does.
 std::string not_applicable_reason(const ScenarioInfo& info, const BuildInfo& build);
 
-// Why a variant is expected to fail on a build (naive, or a CPython bug not fixed
-// there), or "" when it should pass.
+// Why a variant is expected to fail on a build (naive, or a known CPython bug of
+// that version and flavour, naming its issue), or "" when it should pass.
 std::string expected_failure_reason(const Variant& v, const BuildInfo& build);
 
 // A named counter proving a racy window was reached. Cheap to hit from any thread.

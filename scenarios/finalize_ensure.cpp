@@ -86,15 +86,25 @@ namespace gilrace {
 
 namespace {
 
-// PyGILState_Ensure after Py_FinalizeEx crashes before 3.14 (python/cpython#124619);
-// 3.14 parks the thread instead (#131185, PR #132510).
-constexpr unsigned kEnsureAfterFinalizeFixed = 0x030E0000;
+// Where each variant fails, measured on real builds (README, "Support table").
+//
+// PyGILState_Ensure in a thread with no thread state after Py_FinalizeEx returned
+// dereferences the cleared autoInterpreterState (python/cpython#124619). Fixed by
+// python/cpython#131185 (PR #132510), first in 3.15.0a1 and never backported: 3.14.x
+// still crashes, on GIL and free-threaded builds alike.
+const KnownFailure kEnsureAfterFinalize{"python/cpython#124619", 0, 0x030F00A1};
 
-// On 3.13 debug builds, finalisation's zapthreads meets the thread state a worker's
-// Ensure is binding and fails `tstate == gilstate_tss_get(...)` in unbind_gilstate_tstate
-// (python/cpython#131012; 9 trials in 10 of during/import on 3.13.15 debug). 3.14 keeps
-// that thread state in a thread-local (PR #132510) and parks late attaches.
-constexpr unsigned kDebugAssertionFixed = 0x030E0000;
+// 3.14 hangs only thread states that exist when finalisation marks them shutting
+// down (gh-124878, 3.14.0a6); one that Ensure creates later races the teardown
+// (python/cpython#132948, reported on 3.14.0a7): SIGSEGV in new_threadstate,
+// _PyIndexPool_AllocIndex or _PyThreadState_DeleteCurrent on release builds. PEP 788's
+// guard (gh-149101, 3.15.0b1) refuses new thread states once finalisation begins.
+const KnownFailure kEnsureDuringFinalize314{"python/cpython#132948", 0x030E0000, 0x030F00B1};
+
+// Debug builds: zapthreads deletes a thread state a worker's Ensure is binding and
+// unbind_gilstate_tstate's `tstate == gilstate_tss_get(...)` fails
+// (python/cpython#131012; 3.13 and 3.14 debug builds).
+const KnownFailure kUnbindAssertion{"python/cpython#131012", 0, 0x030F00B1, GilMode::any, true};
 
 bool runtime_finalizing() {
 #if PY_VERSION_HEX >= 0x030D0000
@@ -136,18 +146,18 @@ class FinalizeEnsure : public Scenario {
                        "python/cpython#131012", "python/cpython#87135", "rust-lang/rust#135929",
                        "pybind/pybind11#2215", "pytorch/pytorch#38228"},
         .variants = {{"during", "workers hammer Ensure/Release while the main thread finalises",
-                      false, 0, kDebugAssertionFixed},
+                      false, {kEnsureDuringFinalize314, kUnbindAssertion}},
                      {"import",
                       "workers started by a built-in extension module's exec slot at import "
                       "(the #132948 shape), then the program ends",
-                      false, 0, kDebugAssertionFixed},
+                      false, {kEnsureDuringFinalize314, kUnbindAssertion}},
                      {"after",
                       "each worker calls PyGILState_Ensure once after Py_FinalizeEx returned",
-                      false, kEnsureAfterFinalizeFixed},
+                      false, {kEnsureAfterFinalize}},
                      {"tail",
                       "workers with irregular native work (0..tail_us) keep calling Ensure through "
                       "the end of Py_FinalizeEx: thread-state teardown, runtime teardown, after",
-                      false, kEnsureAfterFinalizeFixed},
+                      false, {kEnsureAfterFinalize}},
                      {"release-macro",
                       "a worker re-attaches with Py_END_ALLOW_THREADS during finalisation"},
                      {"raii-release",

@@ -19,7 +19,9 @@
 # one rename into place. CC/CXX from the environment are ignored on purpose:
 # the compiler is part of the recipe (gcc, or clang for --tsan). pip is not
 # installed (python3 -m ensurepip works offline when it is wanted).
-set -euo pipefail
+set -Eeuo pipefail
+# Whatever fails without a message of its own still ends in one line, exit 1.
+trap 'printf "%s: error: line %s: \"%s\" failed (exit %s)\n" build-cpython.sh "$LINENO" "$BASH_COMMAND" "$?" >&2; exit 1' ERR
 
 # Bump when the build recipe changes in a way that changes the result: it is
 # part of every cache key.

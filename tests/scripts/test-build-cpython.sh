@@ -143,6 +143,20 @@ if [[ -n $TARBALL ]]; then
         eval '[[ ($RC == 0 || $RC == 1) && $SRC_PREFIX == "$GILRACE_CACHE"/cpython/3.13.*-tsan-* ]]'
     run "$BUILD" --source "$TMP/cpython" --tsan --print-prefix
     check "--source tree: the same tree gives the same prefix" test "$OUT" == "$SRC_PREFIX"
+    # Since 3.14, CPython trees hold symbolic links to directories (Misc/mypy/_pyrepl):
+    # they are part of the tree's identity as links, never followed.
+    ln -s ../Lib/json "$TMP/cpython/Misc/linked-dir"
+    run "$BUILD" --source "$TMP/cpython" --tsan --print-prefix
+    LINK_PREFIX=$OUT
+    check "--source tree with a link to a directory (exit $RC, one prefix line)" \
+        eval '[[ ($RC == 0 || $RC == 1) && $LINK_PREFIX == "$GILRACE_CACHE"/cpython/3.13.*-tsan-* && $LINK_PREFIX != "$SRC_PREFIX" ]]'
+    ln -sfn ../Lib/email "$TMP/cpython/Misc/linked-dir"
+    run "$BUILD" --source "$TMP/cpython" --tsan --print-prefix
+    check "--source tree: another link target gives another prefix" eval '[[ -n $OUT && $OUT != "$LINK_PREFIX" ]]'
+    ln -sfn ../no/such/dir "$TMP/cpython/Misc/linked-dir"
+    run "$BUILD" --source "$TMP/cpython" --tsan --print-prefix
+    check "--source tree: a dangling link is hashed as a link too (exit $RC)" eval '[[ ($RC == 0 || $RC == 1) && -n $OUT ]]'
+    rm "$TMP/cpython/Misc/linked-dir"
     if command -v git >/dev/null; then
         (cd "$TMP/cpython" && git init -q && git add -A && git -c user.name=t -c user.email=t@t commit -qm t) >/dev/null 2>&1
         run "$BUILD" --source "$TMP/cpython" --tsan --print-prefix

@@ -15,20 +15,38 @@ static BuildInfo build(unsigned hex, bool debug, bool ft = false) {
   return b;
 }
 
-TEST_CASE("expected failures: naive, fixed_in, debug_asserts_before") {
+TEST_CASE("version_text writes pre-releases and micro bounds as people do") {
+  CHECK(version_text(0x030E0000) == "3.14");
+  CHECK(version_text(0x030D0800) == "3.13.8");
+  CHECK(version_text(0x030F00A1) == "3.15.0a1");
+  CHECK(version_text(0x030E00C2) == "3.14.0rc2");
+  CHECK(version_text(0x030E07F0) == "3.14.7");
+}
+
+TEST_CASE("expected failures: naive, known failures by version range and flavour") {
   Variant naive{"naive", "", true};
   CHECK(expected_failure_reason(naive, build(0x030E0000, false)).find("naive") == 0);
 
-  Variant after{"after", "", false, 0x030E0000};
-  CHECK(expected_failure_reason(after, build(0x030D0FF0, false)).find("fixed in 3.14") !=
-        std::string::npos);
-  CHECK(expected_failure_reason(after, build(0x030E00F0, false)).empty());
+  // Fixed in a pre-release: compared by the full hexversion, so 3.15.0a1 is before b1.
+  Variant after{"after", "", false, {{"python/cpython#124619", 0, 0x030F00B1}}};
+  std::string why = expected_failure_reason(after, build(0x030E07F0, false));
+  CHECK(why.find("python/cpython#124619 (fixed in 3.15.0b1)") == 0);
+  CHECK(!expected_failure_reason(after, build(0x030F00A1, false)).empty());
+  CHECK(expected_failure_reason(after, build(0x030F00B1, false)).empty());
+  CHECK(expected_failure_reason(after, build(0x030F00C1, true, true)).empty());
 
-  Variant during{"during", "", false, 0, 0x030E0000};
+  // An open bug of free-threaded builds from 3.14 on.
+  Variant ft{"ft", "", false, {{"python/cpython#1", 0x030E0000, 0, GilMode::free_threaded_only}}};
+  CHECK(expected_failure_reason(ft, build(0x030D0FF0, false, true)).empty());
+  CHECK(expected_failure_reason(ft, build(0x030E07F0, false, false)).empty());
+  CHECK(expected_failure_reason(ft, build(0x030F00C1, false, true)).find("(open upstream)") !=
+        std::string::npos);
+
+  // A debug-build assertion: release builds of the same version pass.
+  Variant during{"during", "", false, {{"python/cpython#131012", 0, 0, GilMode::any, true}}};
   CHECK(expected_failure_reason(during, build(0x030D0FF0, false)).empty());
-  std::string why = expected_failure_reason(during, build(0x030D0FF0, true));
-  CHECK(why.find("debug builds before 3.14 fail an assertion") != std::string::npos);
-  CHECK(expected_failure_reason(during, build(0x030E00F0, true)).empty());
+  why = expected_failure_reason(during, build(0x030D0FF0, true));
+  CHECK(why.find("python/cpython#131012, an assertion of CPython's debug builds") == 0);
 }
 
 TEST_CASE("requirements: free-threaded only, minimum version") {
