@@ -563,9 +563,9 @@ class Supervisor {
 
   const RunOptions& o_;
   TrialSink& sink_;
-  Symbolizer symbolizer_{find_in_path("addr2line"), [](const std::vector<std::string>& argv) {
-                           return run_capture(argv, 20.0);
-                         }};
+  Symbolizer symbolizer_{
+      find_in_path("addr2line"), find_in_path("nm"),
+      [](const std::vector<std::string>& argv) { return run_capture(argv, 20.0); }};
   std::string exe_;
   std::vector<std::string> env_overrides_;
   std::vector<std::string> env_;
