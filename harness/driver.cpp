@@ -18,6 +18,19 @@ namespace gilrace {
 
 namespace {
 
+// faulthandler.register(SIGUSR1) keeps the handler it replaces and puts it back when
+// finalisation unregisters it. Were that the default action, a SIGUSR1 reaching the
+// trial before CPython starts or after it ends would kill it; the supervisor sends
+// none then (messages.h, `faulthandler`), and this closes the gap between its
+// decision and the signal's arrival.
+void absorb_stray_sigusr1() {
+  struct sigaction sa {};
+  sa.sa_handler = [](int) {};
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, nullptr);
+}
+
 Result run_guarded(Scenario& scenario, Context& ctx) {
   try {
     scenario.before_init(ctx);
@@ -68,6 +81,7 @@ int run_trial(const RegisteredScenario& sc, const TrialSpec& spec, int message_f
     if (getppid() == 1) _exit(kExitError);
   }
   install_crash_handler(stacks_fd);
+  if (message_fd >= 0) absorb_stray_sigusr1();
 
   Context::Settings settings;
   settings.variant = spec.variant;
