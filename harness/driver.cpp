@@ -1,16 +1,14 @@
 #include "harness/driver.h"
 
 #include <Python.h>
-#include <execinfo.h>
 #include <fmt/format.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 
+#include "harness/crash_handler.h"
 #include "harness/embed.h"
 #include "harness/messages.h"
 #include "harness/py.h"
@@ -20,47 +18,17 @@ namespace gilrace {
 
 namespace {
 
-int g_crash_fd = -1;  // written once before any thread starts, read in the handler
-
-void write_all(int fd, const char* s) {
-  std::size_t left = std::strlen(s);
-  while (left) {
-    ssize_t n = ::write(fd, s, left);
-    if (n <= 0) return;
-    s += n;
-    left -= static_cast<std::size_t>(n);
-  }
-}
-
-// Async-signal-safe enough: backtrace() was primed at install time (it loads
-// libgcc lazily), backtrace_symbols_fd does not allocate.
-void crash_handler(int sig) {
-  // Several threads can crash at once (every worker calling into a finalised
-  // interpreter): the first one dumps and ends the process, the others wait for
-  // that, or their dumps would interleave and the signature would change per trial.
-  static std::atomic<bool> crashing{false};
-  if (crashing.exchange(true))
-    for (;;) pause();
-  if (g_crash_fd >= 0) {
-    write_all(g_crash_fd, "\nNative stack of the crashing thread (most recent call first):\n");
-    void* frames[64];
-    int n = backtrace(frames, 64);
-    backtrace_symbols_fd(frames, n, g_crash_fd);
-  }
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-// Installed before faulthandler, which chains to it after its Python dump.
-void install_crash_handler(int fd) {
-  g_crash_fd = fd;
-  void* prime[2];
-  backtrace(prime, 2);
+// faulthandler.register(SIGUSR1) keeps the handler it replaces and puts it back when
+// finalisation unregisters it. Were that the default action, a SIGUSR1 reaching the
+// trial before CPython starts or after it ends would kill it; the supervisor sends
+// none then (messages.h, `faulthandler`), and this closes the gap between its
+// decision and the signal's arrival.
+void absorb_stray_sigusr1() {
   struct sigaction sa {};
-  sa.sa_handler = crash_handler;
-  sa.sa_flags = SA_NODEFER | SA_ONSTACK;
+  sa.sa_handler = [](int) {};
+  sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigaction(sig, &sa, nullptr);
+  sigaction(SIGUSR1, &sa, nullptr);
 }
 
 Result run_guarded(Scenario& scenario, Context& ctx) {
@@ -113,6 +81,7 @@ int run_trial(const RegisteredScenario& sc, const TrialSpec& spec, int message_f
     if (getppid() == 1) _exit(kExitError);
   }
   install_crash_handler(stacks_fd);
+  if (message_fd >= 0) absorb_stray_sigusr1();
 
   Context::Settings settings;
   settings.variant = spec.variant;

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <string>
 
+#include "harness/messages.h"
 #include "harness/py.h"
 #include "harness/scenario.h"
 
@@ -13,6 +14,7 @@ namespace {
 
 struct ModuleState {
   Context* ctx;
+  bool faulthandler_armed;  // this instance told the supervisor so
 };
 
 Context* context_of(PyObject* module) {
@@ -53,6 +55,14 @@ PyObject* mod_trial(PyObject* module, PyObject*) {
   return PyLong_FromUnsignedLongLong(ctx ? ctx->trial() : 0);
 }
 
+// Finalisation frees the module in finalize_modules(), before _PyFaulthandler_Fini()
+// unregisters SIGUSR1 (Python/pylifecycle.c): from here on the supervisor must
+// not count on a dump, and gdb alone takes the stacks of a stall.
+void free_module(void* module) {
+  auto* st = static_cast<ModuleState*>(PyModule_GetState(static_cast<PyObject*>(module)));
+  if (st && st->ctx && st->faulthandler_armed) st->ctx->send_line(encode_faulthandler(false));
+}
+
 PyMethodDef methods[] = {
     {"heartbeat", mod_heartbeat, METH_VARARGS, "heartbeat(n=1): report progress"},
     {"probe", mod_probe, METH_VARARGS, "probe(name, n=1): count a hit of a racy window"},
@@ -79,7 +89,7 @@ PyModuleDef module_def = {PyModuleDef_HEAD_INIT,
                           slots,
                           nullptr,
                           nullptr,
-                          nullptr};
+                          free_module};
 
 PyObject* init_module() {
   return PyModuleDef_Init(&module_def);
@@ -121,6 +131,9 @@ void attach_trial(Context& ctx, int stacks_fd) {
   py::Ref reg = py::check(PyObject_GetAttrString(fh.get(), "register"));
   py::Ref args = py::check(Py_BuildValue("(i)", SIGUSR1));
   py::check(PyObject_Call(reg.get(), args.get(), kwargs.get()));
+  // Only now may the supervisor ask for a dump: before, SIGUSR1 would find no handler.
+  if (st) st->faulthandler_armed = true;
+  ctx.send_line(encode_faulthandler(true));
 }
 
 }  // namespace gilrace

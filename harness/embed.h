@@ -15,7 +15,9 @@ void register_harness_module();
 void init_python_isolated();
 
 // Connects `_gilrace` to the trial's context and turns on faulthandler
-// (crash dumps and a dump of all threads on SIGUSR1) writing to stacks_fd.
+// (crash dumps and a dump of all threads on SIGUSR1) writing to stacks_fd. Tells
+// the supervisor once SIGUSR1 is registered, and again when finalisation frees
+// `_gilrace`, just before it unregisters it (messages.h, `faulthandler`).
 void attach_trial(Context& ctx, int stacks_fd);
 
 }  // namespace gilrace

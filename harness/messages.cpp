@@ -61,6 +61,10 @@ std::string encode_result(std::string_view status, std::string_view message) {
   return "result " + word(status) + " " + escape_field(message) + "\n";
 }
 
+std::string encode_faulthandler(bool armed) {
+  return armed ? "faulthandler 1\n" : "faulthandler 0\n";
+}
+
 static bool to_u64(std::string_view s, std::uint64_t& out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && p == s.data() + s.size();
@@ -72,9 +76,10 @@ std::optional<Message> parse_message(std::string_view line) {
   std::string_view kind = line.substr(0, sp);
   std::string_view rest = line.substr(sp + 1);
   Message m{};
-  if (kind == "hb") {
-    m.kind = Message::Kind::heartbeat;
+  if (kind == "hb" || kind == "faulthandler") {
+    m.kind = kind == "hb" ? Message::Kind::heartbeat : Message::Kind::faulthandler;
     if (!to_u64(rest, m.number)) return std::nullopt;
+    if (m.kind == Message::Kind::faulthandler && m.number > 1) return std::nullopt;
     return m;
   }
   auto sp2 = rest.find(' ');

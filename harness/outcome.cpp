@@ -143,6 +143,7 @@ bool is_noise_frame(const std::string& fn) {
                                       "gilrace::cli_main",
                                       "main",
                                       "__libc_start_main",
+                                      "__libc_start_main_impl",
                                       "__libc_start_call_main",
                                       "_start",
                                       "raise",
@@ -150,10 +151,13 @@ bool is_noise_frame(const std::string& fn) {
                                       "gsignal",
                                       "pthread_kill",
                                       "__pthread_kill_implementation",
+                                      "__pthread_kill_internal",
                                       "__restore_rt",
                                       "killpg"};
+  // Names from libc's debug information carry its internal prefix: __GI_raise.
+  std::string_view plain = std::string_view(fn).substr(fn.rfind("__GI_", 0) == 0 ? 5 : 0);
   for (const char* n : noise)
-    if (fn == n) return true;
+    if (plain == n) return true;
   return fn.find("crash_handler") != std::string::npos ||
          fn.find("run_guarded") != std::string::npos || fn.find("cmd_trial") != std::string::npos;
 }
@@ -165,8 +169,9 @@ std::string outcome_and_signature(std::string_view outcome, std::string_view sig
 }
 
 std::string top_frames(std::string_view stacks, int count) {
-  // Our crash handler writes backtrace_symbols_fd lines, "binary(function+0x1a)[0x...]",
-  // after a marker line. Frames without a name are skipped.
+  // The crash handler's lines (harness/crash_handler.h) after a marker line, once the
+  // supervisor named them: "module(function)(+0x1f2e3)[0x...]", " interrupted" after
+  // the frame a signal stopped. Frames without a name are skipped.
   auto start = stacks.find("Native stack of the crashing thread");
   if (start == std::string_view::npos) return "";
   std::vector<std::string> frames;
@@ -177,15 +182,18 @@ std::string top_frames(std::string_view stacks, int count) {
         stacks.substr(pos + 1, (end == std::string_view::npos ? stacks.size() : end) - pos - 1);
     pos = end;
     if (line.empty()) break;
-    // "module(function+0x1a)[...]", or "module(function)(+0x1f2e3)[...]" when the
-    // supervisor named a static function (harness/symbolize.h).
+    // Above the frame a signal interrupted are the handlers that ran for the signal
+    // (ours, and faulthandler's, which a debug libpython names): none is the failure.
+    constexpr std::string_view kInterrupted = " interrupted";
+    if (line.size() > kInterrupted.size() &&
+        line.substr(line.size() - kInterrupted.size()) == kInterrupted)
+      frames.clear();
+    // Also "module(function+0x1a)[...]", as glibc's backtrace_symbols_fd writes.
     auto open = line.find('(');
     auto stop = line.find_first_of("+)", open);
     if (open == std::string_view::npos || stop == std::string_view::npos || stop == open + 1)
       continue;
     std::string fn = demangle(line.substr(open + 1, stop - open - 1));
-    // Above the signal trampoline are the handlers that ran for the signal (ours, and
-    // faulthandler's, which a debug libpython names): none of them is the failure.
     if (fn == "__restore_rt") frames.clear();
     if (is_noise_frame(fn)) continue;
     if (!frames.empty() && frames.back() == fn) continue;

@@ -11,10 +11,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 #include "harness/driver.h"
@@ -100,6 +102,14 @@ Fd high_fd(int fd) {
   return Fd(h);
 }
 
+// The stacks of a stalled trial, taken on a thread of their own: gdb can take
+// seconds, and the loop meanwhile goes on watching the other trials.
+struct Capture {
+  std::atomic<bool> done{false};
+  std::string gdb;      // gdb's output, written before `done`
+  std::jthread thread;  // last: joined before the rest goes
+};
+
 struct Running {
   TrialSpec spec;
   std::size_t group = 0;
@@ -118,8 +128,11 @@ struct Running {
   bool exited = false;
   int wait_status = 0;
   bool stalled = false, timed_out = false;
-  std::string captured;  // gdb's output on a stall
-  std::string tsan_dir;  // its own ThreadSanitizer log_path folder, when there is one
+  bool faulthandler_armed = false;   // the child says SIGUSR1 gets a Python dump now
+  bool python_stacks_asked = false;  // SIGUSR1 was sent on the stall
+  std::unique_ptr<Capture> capture;  // in flight: the trial is killed when it is done
+  std::string captured;              // gdb's output on a stall
+  std::string tsan_dir;              // its own ThreadSanitizer log_path folder, when there is one
 };
 
 void handle_line(Running& r, std::string_view line) {
@@ -143,6 +156,9 @@ void handle_line(Running& r, std::string_view line) {
       r.result_status = m->key;
       r.result_message = m->value;
       r.last_progress = Clock::now();
+      break;
+    case Message::Kind::faulthandler:
+      r.faulthandler_armed = m->number != 0;
       break;
   }
 }
@@ -294,6 +310,7 @@ class Supervisor {
       wait_for_events();
       reap();
       enforce_deadlines();
+      collect_captures();
       finish_exited();
       if (seconds_between(last_tick, Clock::now()) >= 0.1) {
         last_tick = Clock::now();
@@ -429,7 +446,8 @@ class Supervisor {
     double wait = 0.1;
     auto now = Clock::now();
     for (const auto& r : running_) {
-      if (r->exited) return 5;  // draining
+      if (r->exited) return 5;                      // draining
+      if (r->capture) wait = std::min(wait, 0.02);  // is it done?
       wait = std::min(wait, o_.timeout - seconds_between(r->start, now));
       wait = std::min(wait, o_.stall - seconds_between(r->last_progress, now));
     }
@@ -454,7 +472,8 @@ class Supervisor {
 
   void reap() {
     for (auto& r : running_) {
-      if (r->exited) continue;
+      // Not while its stacks are taken: its pid must stay its own until gdb is done.
+      if (r->exited || r->capture) continue;
       siginfo_t info{};
       // Peek without reaping, so the process group cannot vanish and its id be reused
       // before the stragglers in it are killed.
@@ -477,19 +496,41 @@ class Supervisor {
         killpg(r->pid, SIGKILL);
       } else if (seconds_between(r->last_progress, now) >= o_.stall) {
         r->stalled = true;
-        capture_stacks(*r);
-        killpg(r->pid, SIGKILL);
+        start_capture(*r);
       }
     }
   }
 
-  // Before a stalled trial dies: Python stacks from faulthandler (on SIGUSR1,
-  // into the stacks memfd), then native stacks of every thread from gdb.
-  void capture_stacks(Running& r) {
-    kill(r.pid, SIGUSR1);
-    ::usleep(150'000);
-    read_pipes(r);
-    if (o_.native_stacks) r.captured = gdb_stacks(r.pid, o_.gdb_python_helper);
+  // Before a stalled trial dies: Python stacks from faulthandler (on SIGUSR1, into
+  // the stacks memfd) when the child said it listens, then native stacks of every
+  // thread from gdb. Before CPython starts or once it has finalised, SIGUSR1 would
+  // find no handler: gdb alone.
+  void start_capture(Running& r) {
+    r.python_stacks_asked = r.faulthandler_armed;
+    if (!r.python_stacks_asked && !o_.native_stacks) {
+      killpg(r.pid, SIGKILL);
+      return;
+    }
+    auto c = std::make_unique<Capture>();
+    c->thread = std::jthread([c = c.get(), pid = r.pid, python = r.python_stacks_asked,
+                              native = o_.native_stacks, helper = o_.gdb_python_helper] {
+      if (python) {
+        kill(pid, SIGUSR1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      }
+      if (native) c->gdb = gdb_stacks(pid, helper);
+      c->done.store(true, std::memory_order_release);
+    });
+    r.capture = std::move(c);
+  }
+
+  void collect_captures() {
+    for (auto& r : running_) {
+      if (!r->capture || !r->capture->done.load(std::memory_order_acquire)) continue;
+      r->captured = std::move(r->capture->gdb);
+      r->capture.reset();
+      killpg(r->pid, SIGKILL);
+    }
   }
 
   void finish_exited() {
@@ -523,7 +564,12 @@ class Supervisor {
     e.stderr_text = r.err_tail.text();
     e.stacks = read_memfd(r.stacks.get());
     if (!r.tsan_dir.empty()) e.sanitizer_log = tsan::collect_logs(r.tsan_dir);
-    if (r.stalled) e.stacks = "Python stacks (faulthandler, on SIGUSR1):\n" + e.stacks;
+    if (r.stalled)
+      e.stacks =
+          (r.python_stacks_asked ? "Python stacks (faulthandler, on SIGUSR1):\n"
+                                 : "Python stacks: not asked for (faulthandler was not armed: "
+                                   "CPython was not running)\n") +
+          e.stacks;
     if (!r.captured.empty()) e.stacks += "\nNative stacks of all threads (gdb):\n" + r.captured;
     if (e.signal) e.stacks = symbolizer_.symbolize(e.stacks);
     Classification c = classify(e);
@@ -553,6 +599,7 @@ class Supervisor {
     for (auto& r : running_) {
       if (!r->exited) {
         killpg(r->pid, SIGKILL);
+        r->capture.reset();  // gdb ends with the trial; joined before its pid can be reused
         while (waitpid(r->pid, nullptr, 0) < 0 && errno == EINTR) {
         }
       }
@@ -563,9 +610,9 @@ class Supervisor {
 
   const RunOptions& o_;
   TrialSink& sink_;
-  Symbolizer symbolizer_{find_in_path("addr2line"), [](const std::vector<std::string>& argv) {
-                           return run_capture(argv, 20.0);
-                         }};
+  Symbolizer symbolizer_{
+      find_in_path("addr2line"), find_in_path("nm"),
+      [](const std::vector<std::string>& argv) { return run_capture(argv, 20.0); }};
   std::string exe_;
   std::vector<std::string> env_overrides_;
   std::vector<std::string> env_;

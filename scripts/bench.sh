@@ -13,7 +13,10 @@
 #   - the supervisor's own peak RSS for selftest-flood -n 20 and
 #     selftest-pass -n 20000 (goal < 50 MB each);
 #   - selftest-deadlock --stall 2s: wall time to the report, stacks included (goal < 5 s),
-#     and what gdb's native stacks cost (against --no-native-stacks).
+#     and what gdb's native stacks cost (against --no-native-stacks);
+#   - -j 2 with selftest-deadlock (--stall 2s) beside a 20 s native loop (selftest-slow,
+#     --timeout 2.5s, which falls while gdb takes the deadlock's stacks): how late the
+#     loop's timeout is reported against its limit (goal within 1 s).
 # The tsan section (needs the cached ThreadSanitizer build: scripts/build-cpython.sh
 # --version 3.13 --free-threading --tsan) measures, for the free-threaded 3.13 against its
 # ThreadSanitizer build: each scenario's trials per second (of trial time, so -j does not
@@ -36,7 +39,7 @@ while [[ $# -gt 0 ]]; do
     --build-dir) build_dir=(--build-dir "$2"); shift 2 ;;
     --expect-fail) expect_fail+=("$2"); shift 2 ;;
     --scenario) only+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,22s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) sections+=("$1"); shift ;;
   esac
 done
@@ -107,6 +110,23 @@ engine() {
   figure "  cost of native stack capture (gdb), s" \
     "$(awk -v a="$(json "$tmp/dl.json" "d['run']['wall_seconds']")" \
       -v b="$(json "$tmp/dl0.json" "d['run']['wall_seconds']")" 'BEGIN{printf "%.2f", a-b}')" "1" "-"
+
+  # The stall capture runs beside the loop that watches the other trials.
+  "$gilrace" run selftest-deadlock selftest-slow -n 1 -j 2 --stall 2s --timeout 2.5s \
+    --param seconds=20 --seed 1 --events "$tmp/pair.jsonl" --artifacts "$tmp/art-pair" >/dev/null || true
+  trial_seconds() { # events file, scenario
+    "$python" -c "import json,sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get('type') == 'trial' and e['scenario'] == sys.argv[2]:
+        print(f\"{e['seconds']:.2f}\", e['outcome'])" "$1" "$2"
+  }
+  local dl slow
+  read -r dl _ < <(trial_seconds "$tmp/pair.jsonl" selftest-deadlock)
+  read -r slow _ < <(trial_seconds "$tmp/pair.jsonl" selftest-slow)
+  figure "-j 2, deadlock beside a loop: loop's timeout (2.5 s) late by, s" \
+    "$(awk -v s="$slow" 'BEGIN{printf "%.2f", s-2.5}')" "v < 1" "< 1"
+  figure "  the deadlocked trial's report (stall 2 s + stacks), s" "$dl" "1" "-"
 }
 
 # Per scenario and variant on this build: for a variant expected to fail here

@@ -1,4 +1,8 @@
-// Control: two native threads in a lock-order inversion; heartbeats stop.
+// Control: two native threads in a lock-order inversion; heartbeats stop. With
+// --param when=before_init or after_finalize, CPython is not running, faulthandler
+// listens to no signal, and gdb alone takes the stacks.
+#include <Python.h>
+
 #include <latch>
 #include <mutex>
 #include <thread>
@@ -19,9 +23,34 @@ class SelftestDeadlock : public Scenario {
     return {
         .name = "selftest-deadlock",
         .summary = "control: two threads take two mutexes in opposite orders (outcome deadlock)",
-        .control = true};
+        .params = {{"when", "running",
+                    "running: CPython is running; before_init: before it starts; "
+                    "after_finalize: after Py_FinalizeEx"}},
+        .lifecycle = Lifecycle::scenario,
+        .control = true,
+        .validate = [](const std::map<std::string, std::string>& params) -> std::string {
+          const std::string& when = params.at("when");
+          return when == "running" || when == "before_init" || when == "after_finalize"
+                     ? ""
+                     : "--param when must be running, before_init or after_finalize";
+        }};
   }
   Result run(Context& ctx) override {
+    const std::string when = ctx.param("when");
+    if (when != "before_init") ctx.init_python();
+    if (when == "after_finalize" && Py_FinalizeEx() < 0)
+      return Result::error("Py_FinalizeEx() failed");
+    if (when == "running") {
+      py::Unlocked no_gil;  // the main thread only waits
+      deadlock(ctx);
+    } else {
+      deadlock(ctx);
+    }
+    return Result::error("the deadlock resolved itself");
+  }
+
+ private:
+  static void deadlock(Context& ctx) {
     std::mutex a, b;
     std::latch both_hold_first(2);
     auto worker = [&](std::mutex& first, std::mutex& second) {
@@ -31,11 +60,9 @@ class SelftestDeadlock : public Scenario {
       gilrace_selftest_lock_second(&second);  // never returns
       second.unlock();
     };
-    py::Unlocked no_gil;  // the main thread only waits
     std::jthread t1(worker, std::ref(a), std::ref(b));
     std::jthread t2(worker, std::ref(b), std::ref(a));
-    return Result::pass();  // unreachable in practice: the joins block forever
-  }
+  }  // the joins block forever
 };
 GILRACE_SCENARIO(SelftestDeadlock);
 

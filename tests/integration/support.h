@@ -16,6 +16,20 @@ struct Run {
   double seconds = 0;
 };
 
+// Sets an environment variable for the gilrace processes a test starts, and puts it back.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
+
 // Runs `gilrace ARGS...`; with_reports adds --json/--events/--junit/--artifacts into a fresh
 // folder.
 Run run_gilrace(const std::vector<std::string>& args, bool with_reports = true);

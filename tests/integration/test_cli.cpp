@@ -82,9 +82,9 @@ TEST_CASE("list shows every control and whether it applies") {
   auto j = nlohmann::json::parse(r.out);
   std::vector<std::string> names;
   for (const auto& s : j) names.push_back(s["name"]);
-  for (const char* n :
-       {"selftest-pass", "selftest-segv", "selftest-abort", "selftest-fatal", "selftest-deadlock",
-        "selftest-slow", "selftest-flood", "selftest-pyexc", "selftest-flaky"})
+  for (const char* n : {"selftest-pass", "selftest-segv", "selftest-abort", "selftest-fatal",
+                        "selftest-deadlock", "selftest-slow", "selftest-flood", "selftest-pyexc",
+                        "selftest-flaky", "selftest-stack-overflow", "selftest-smashed-stack"})
     CHECK(std::find(names.begin(), names.end(), n) != names.end());
   for (const auto& s : j) {
     CHECK(s.contains("applies"));

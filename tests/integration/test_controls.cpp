@@ -1,8 +1,31 @@
 // The control scenarios through the real binary: outcome, signature, counts, exit code.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
 #include "tests/catch.h"
 #include "tests/integration/support.h"
 
 using namespace gilrace::test;
+
+namespace {
+
+// The stacks the artifacts kept for a group's first signature.
+std::string first_stacks(const nlohmann::json& group) {
+  return read_file(group["signatures"][0]["artifacts"].get<std::string>() + "/stacks.txt");
+}
+
+// The events of one scenario's trials.
+std::vector<nlohmann::json> trials_of(const Run& r, const std::string& scenario) {
+  std::vector<nlohmann::json> out;
+  for (auto& e : read_jsonl(r.dir + "/events.jsonl"))
+    if (e["type"] == "trial" && e["scenario"] == scenario) out.push_back(e);
+  return out;
+}
+
+}  // namespace
 
 TEST_CASE("selftest-pass passes and exits 0") {
   Run r = run_gilrace({"run", "selftest-pass", "-n", "10", "-j", "2", "--seed", "1"});
@@ -33,6 +56,40 @@ TEST_CASE("selftest-abort is a crash by SIGABRT, not a fatal error") {
   CHECK(outcome_count(g, "crash") == 3);
   std::string sig = g["signatures"][0]["signature"];
   CHECK(sig.rfind("SIGABRT", 0) == 0);
+}
+
+TEST_CASE(
+    "selftest-stack-overflow is a crash in the recursion, dumped from the worker's own thread") {
+  // Without an alternate signal stack the kernel could not run the crash handler on the
+  // overflowed thread: a bare SIGSEGV, no frames.
+  Run r = run_gilrace(
+      {"run", "selftest-stack-overflow", "-n", "3", "-j", "2", "--stall", "30s", "--seed", "1"});
+  CHECK(r.exit_code == 1);
+  const auto& g = group(r.json, "selftest-stack-overflow");
+  CHECK(outcome_count(g, "crash") == 3);
+  REQUIRE(g["signatures"].size() == 1);
+  CHECK(g["signatures"][0]["signature"] == "SIGSEGV in gilrace_selftest_recurse");
+  CHECK(r.seconds < 15);  // well before --stall
+}
+
+TEST_CASE("selftest-smashed-stack: a fault inside the crash handler is a crash at once") {
+  // The handler's unwinder faults on the smashed frame, on the thread it is dumping: that
+  // second fault must take the default action, not wait for the first one (a deadlock).
+  Run r = run_gilrace(
+      {"run", "selftest-smashed-stack", "-n", "3", "-j", "2", "--stall", "30s", "--seed", "1"});
+  CHECK(r.exit_code == 1);
+  const auto& g = group(r.json, "selftest-smashed-stack");
+  CHECK(outcome_count(g, "crash") == 3);
+  REQUIRE(g["signatures"].size() == 1);
+  CHECK(g["signatures"][0]["signature"] ==
+        "SIGSEGV in gilrace_selftest_smash_and_fault < gilrace_selftest_framed_caller");
+  CHECK(r.seconds < 15);  // well before --stall
+  std::string stacks = first_stacks(g);
+  INFO(stacks);
+  CHECK(stacks.find("gilrace: SIGSEGV (signal 11) on thread ") != std::string::npos);
+  CHECK(stacks.find("gilrace: SIGSEGV inside the crash handler: default action") !=
+        std::string::npos);
+  for (const auto& e : trials_of(r, "selftest-smashed-stack")) CHECK(e["signal"] == 11);
 }
 
 TEST_CASE("selftest-fatal is a fatal_error with the function and message") {
@@ -85,6 +142,56 @@ TEST_CASE("selftest-deadlock is a deadlock whose stacks show both lock waits") {
     at = next;
   }
   CHECK(waiting_threads == 2);
+}
+
+TEST_CASE("a trial stalled while CPython is not running is a deadlock with gdb's stacks") {
+  // faulthandler listens to SIGUSR1 only while CPython runs; the default action of one
+  // sent before or after would kill the trial before gdb could attach.
+  for (std::string when : {"before_init", "after_finalize"}) {
+    INFO(when);
+    Run r = run_gilrace({"run", "selftest-deadlock", "-n", "1", "--stall", "2s", "--param",
+                         "when=" + when, "--seed", "1"});
+    CHECK(r.exit_code == 1);
+    const auto& g = group(r.json, "selftest-deadlock");
+    CHECK(outcome_count(g, "deadlock") == 1);
+    CHECK(g["signatures"][0]["signature"].get<std::string>().find(
+              "2x gilrace_selftest_lock_second") != std::string::npos);
+    std::string stacks = first_stacks(g);
+    INFO(stacks);
+    CHECK(stacks.find("Python stacks: not asked for (faulthandler was not armed") !=
+          std::string::npos);
+    CHECK(stacks.find("Native stacks of all threads (gdb)") != std::string::npos);
+    auto trials = trials_of(r, "selftest-deadlock");
+    REQUIRE(trials.size() == 1);
+    CHECK(trials[0]["signal"] == 9);  // the supervisor's SIGKILL, after the capture
+  }
+}
+
+TEST_CASE("while gdb takes a deadlocked trial's stacks, the other trials are still watched") {
+  // A gdb that takes 6 s to start makes the deadlocked trial's capture last at least that
+  // long, from its stall at 2 s; the other trial's timeout at 4 s falls inside it.
+  std::string bin = temp_dir("slow-gdb");
+  std::string real_gdb;
+  for (const char* dir : {"/usr/bin", "/usr/local/bin", "/bin"})
+    if (real_gdb.empty() && ::access((std::string(dir) + "/gdb").c_str(), X_OK) == 0)
+      real_gdb = std::string(dir) + "/gdb";
+  std::ofstream(bin + "/gdb") << "#!/bin/sh\nsleep 6\n"
+                              << (real_gdb.empty() ? "" : "exec " + real_gdb + " \"$@\"\n");
+  ::chmod((bin + "/gdb").c_str(), 0755);
+  ScopedEnv path("PATH", bin + ":" + std::getenv("PATH"));
+  Run r = run_gilrace({"run", "selftest-deadlock", "selftest-slow", "-n", "1", "-j", "2", "--stall",
+                       "2s", "--timeout", "4s", "--seed", "1"});
+  CHECK(r.exit_code == 1);
+  auto deadlocked = trials_of(r, "selftest-deadlock");
+  auto slow = trials_of(r, "selftest-slow");
+  REQUIRE(deadlocked.size() == 1);
+  REQUIRE(slow.size() == 1);
+  CHECK(deadlocked[0]["outcome"] == "deadlock");
+  CHECK(deadlocked[0]["seconds"].get<double>() >= 2 + 6);  // the capture did overlap
+  CHECK(slow[0]["outcome"] == "timeout");
+  double late = slow[0]["seconds"].get<double>() - 4;
+  CHECK(late >= 0);
+  CHECK(late < 3);  // bench.sh holds it to 1 s
 }
 
 TEST_CASE("selftest-slow is a timeout, never a deadlock") {

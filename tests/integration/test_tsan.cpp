@@ -28,26 +28,6 @@ std::string write_file(const std::string& name, const std::string& text) {
   return path;
 }
 
-// Sets an environment variable for the gilrace processes a test starts, and puts it back.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (had_)
-      ::setenv(name_, old_.c_str(), 1);
-    else
-      ::unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::string old_;
-  bool had_ = false;
-};
-
 }  // namespace
 
 TEST_CASE("the build is all ThreadSanitizer or none: gilrace info passes its preflight") {

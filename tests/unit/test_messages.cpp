@@ -23,6 +23,10 @@ TEST_CASE("messages round-trip") {
   Message n = parse(encode_note("gil", "off"));
   CHECK(n.key == "gil");
   CHECK(n.value == "off");
+  Message armed = parse(encode_faulthandler(true));
+  CHECK(armed.kind == Message::Kind::faulthandler);
+  CHECK(armed.number == 1);
+  CHECK(parse(encode_faulthandler(false)).number == 0);
 }
 
 TEST_CASE("messages stay under PIPE_BUF and malformed lines are refused") {
@@ -32,6 +36,8 @@ TEST_CASE("messages stay under PIPE_BUF and malformed lines are refused") {
   CHECK_FALSE(parse_message("hb x").has_value());
   CHECK_FALSE(parse_message("probe name notanumber").has_value());
   CHECK_FALSE(parse_message("bogus 1 2").has_value());
+  CHECK_FALSE(parse_message("faulthandler 2").has_value());
+  CHECK_FALSE(parse_message("faulthandler yes").has_value());
 }
 
 TEST_CASE("the tail buffer keeps head and tail of any amount of output") {

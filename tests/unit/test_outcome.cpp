@@ -185,6 +185,37 @@ TEST_CASE("crash frames start below the last signal trampoline") {
   CHECK(top_frames(stacks, 1) == "gilrace_selftest_flaky_crash");
 }
 
+TEST_CASE("crash frames start at the last frame a signal interrupted") {
+  // gilrace's crash handler after faulthandler's, as the supervisor names it on a machine
+  // with libc's debug information (__GI_ names) and a stripped libpython (faulthandler's
+  // handler left anonymous).
+  const std::string stacks =
+      "gilrace: SIGSEGV (signal 11) on thread 4346\n"
+      "Native stack of the crashing thread (most recent call first):\n"
+      "/b/gilrace(_ZN7gilrace12_GLOBAL__N_113crash_handlerEi)(+0xf68c2)[0x563a0c57c8c2]\n"
+      "/lib/libc.so.6(+0x3c050)[0x7f325d85a050]\n"
+      "/lib/libc.so.6(__pthread_kill_implementation)(+0x8aeec)[0x7f325d8a8eec] interrupted\n"
+      "/lib/libc.so.6(__GI_raise)(+0x3bfb2)[0x7f325d859fb2]\n"
+      "/p/libpython3.11.so.1.0(+0x2f66e5)[0x7f9499af66e5]\n"
+      "/lib/libc.so.6(+0x3c050)[0x7f325d85a050]\n"
+      "/b/gilrace(gilrace_selftest_null_write)(+0x170370)[0x563d70613370] interrupted\n"
+      "/b/gilrace(_ZN7gilrace12SelftestSegv3runERNS_7ContextE)(+0x1703b8)[0x563d706133b8]\n"
+      "/b/"
+      "gilrace(_ZN7gilrace9run_trialERKNS_18RegisteredScenarioERKNS_9TrialSpecEii)(+0xf8312)[0x1]\n"
+      "/lib/libc.so.6(__libc_start_main_impl)(+0x27305)[0x7f21e2645305]\n"
+      "\n"
+      "gilrace: SIGSEGV inside the crash handler: default action\n";
+  CHECK(top_frames(stacks, 3) == "gilrace_selftest_null_write < gilrace::SelftestSegv::run");
+  // abort(): the frames above the program's own are libc's, by their internal names.
+  const std::string abort =
+      "Native stack of the crashing thread (most recent call first):\n"
+      "/lib/libc.so.6(__pthread_kill_implementation)(+0x8aeec)[0x7f36e68a8eec] interrupted\n"
+      "/lib/libc.so.6(__GI_raise)(+0x3bfb2)[0x7f36e6859fb2]\n"
+      "/lib/libc.so.6(__GI_abort)(+0x26472)[0x7f36e6844472]\n"
+      "/b/gilrace(_ZN7gilrace13SelftestAbort3runERNS_7ContextE)(+0x16d436)[0x55e18d914436]\n";
+  CHECK(top_frames(abort, 3) == "gilrace::SelftestAbort::run");
+}
+
 TEST_CASE("a signature that names its outcome is shown once") {
   CHECK(outcome_and_signature("crash", "SIGSEGV in f") == "crash: SIGSEGV in f");
   CHECK(outcome_and_signature("deadlock", "deadlock: f | 2x g") == "deadlock: f | 2x g");
