@@ -1,6 +1,9 @@
 #include "harness/aggregate.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "harness/seed.h"
 #include "harness/stats.h"
@@ -72,6 +75,33 @@ std::uint64_t GroupStats::new_failures() const {
   return failures > known ? failures - known : 0;
 }
 
+bool GroupStats::declares_window() const {
+  return std::any_of(probes.begin(), probes.end(), [](const auto& p) { return p.second.window; });
+}
+
+bool GroupStats::window_reached() const {
+  return std::any_of(probes.begin(), probes.end(),
+                     [](const auto& p) { return p.second.window && p.second.trials_hit > 0; });
+}
+
+bool GroupStats::window_not_reached() const {
+  return trials > 0 && failures == 0 && declares_window() && !window_reached();
+}
+
+std::vector<std::string> GroupStats::window_probes() const {
+  std::vector<std::string> out;
+  for (const auto& [name, p] : probes)
+    if (p.window) out.push_back(name);
+  return out;
+}
+
+std::string GroupStats::window_not_reached_text() const {
+  std::vector<std::string> names = window_probes();
+  return fmt::format("no trial hit its window probe{} ({}): {} clean trial{} prove nothing",
+                     names.size() == 1 ? "" : "s", fmt::join(names, ", "), trials,
+                     trials == 1 ? "" : "s");
+}
+
 std::uint64_t Aggregate::new_failures() const {
   std::uint64_t n = 0;
   for (const auto& g : groups_) n += g.new_failures();
@@ -121,8 +151,12 @@ nlohmann::json GroupStats::to_json(double confidence) const {
   j["trial_seconds"] = trial_seconds;
   nlohmann::json probes_j = nlohmann::json::object();
   for (const auto& [name, p] : probes)
-    probes_j[name] = {{"total", p.total}, {"trials_hit", p.trials_hit}};
+    probes_j[name] = {{"total", p.total},
+                      {"trials_hit", p.trials_hit},
+                      {"window", p.window},
+                      {"meaning", p.meaning}};
   j["probes"] = probes_j;
+  j["window_not_reached"] = window_not_reached();
   nlohmann::json sigs = nlohmann::json::array();
   for (const auto& s : signatures) {
     nlohmann::json sj = {
@@ -159,8 +193,8 @@ GroupStats GroupStats::from_json(const nlohmann::json& j) {
   g.trial_seconds = j.value("trial_seconds", 0.0);
   if (j.contains("probes"))
     for (const auto& [name, p] : j["probes"].items())
-      g.probes[name] = {p.value("total", std::uint64_t{0}),
-                        p.value("trials_hit", std::uint64_t{0})};
+      g.probes[name] = {p.value("total", std::uint64_t{0}), p.value("trials_hit", std::uint64_t{0}),
+                        p.value("meaning", ""), p.value("window", false)};
   if (j.contains("signatures"))
     for (const auto& sj : j["signatures"]) {
       SignatureStats& s = g.signatures.emplace_back();

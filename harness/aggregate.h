@@ -29,9 +29,12 @@ struct SignatureStats {
   std::string issue;
 };
 
+// One declared probe of a group (ScenarioInfo::probes), or one a trial reported.
 struct ProbeStats {
-  std::uint64_t total = 0;
-  std::uint64_t trials_hit = 0;
+  std::uint64_t total = 0;       // hits, summed over trials
+  std::uint64_t trials_hit = 0;  // trials with at least one hit
+  std::string meaning;           // as declared; "" in reports written before declarations
+  bool window = false;           // a hit proves this group's racy window was reached
 };
 
 struct GroupStats {
@@ -52,6 +55,14 @@ struct GroupStats {
 
   // Failures not explained by a known signature (all of them without a baseline).
   std::uint64_t new_failures() const;
+  // Trials ran, none failed, and no declared window probe fired in any of them: the clean
+  // result proves nothing. Never true for a skipped group or one without window probes.
+  bool window_not_reached() const;
+  bool declares_window() const;
+  bool window_reached() const;                     // some window probe fired in some trial
+  std::vector<std::string> window_probes() const;  // their names
+  // "no trial hit its window probe (a, b): 20 clean trials prove nothing"
+  std::string window_not_reached_text() const;
   std::string key() const { return scenario + "/" + variant; }
   nlohmann::json to_json(double confidence = 0.95) const;
   static GroupStats from_json(const nlohmann::json& j);

@@ -162,6 +162,7 @@ BisectTally tally(const GroupStats& g, const TargetMatcher& m, OtherPolicy other
     t.target += t.other;
     t.other = 0;
   }
+  t.window_missed = g.declares_window() && !g.window_reached();
   return t;
 }
 
@@ -181,14 +182,16 @@ Verdict decide_verdict(const BisectTally& t, std::uint64_t needed, double confid
     return v;
   }
   v.rate_high = clean_upper_bound(v.clean, confidence);
-  if (needed > 0 && v.clean >= needed) {
+  if (needed > 0 && v.clean >= needed && !t.window_missed) {
     v.kind = Verdict::Kind::good;
     v.exit_code = kExitOk;
     return v;
   }
   v.kind = Verdict::Kind::skip;
   v.exit_code = kExitCannotTest;
-  if (t.other > 0 && other == OtherPolicy::skip)
+  if (needed > 0 && v.clean >= needed)  // enough clean trials, but none reached the window
+    v.reason = "window_not_reached";
+  else if (t.other > 0 && other == OtherPolicy::skip)
     v.reason = "other_failures";
   else if (t.skipped > 0)
     v.reason = "skipped_trials";
@@ -444,8 +447,12 @@ int BisectPlan::not_applicable(const std::string& scenario, const std::string& r
 void BisectPlan::finish(RunReport& r) {
   if (!on_) return;
   BisectTally t;
+  std::vector<std::string> window_probes;
   for (const auto& g : r.aggregate.groups())
-    if (g.scenario == scenario_ && g.variant == variant_) t = tally(g, matcher_, other_);
+    if (g.scenario == scenario_ && g.variant == variant_) {
+      t = tally(g, matcher_, other_);
+      window_probes = g.window_probes();
+    }
   if (calibrate_) return finish_calibration(r, t);
 
   Verdict v = decide_verdict(t, needed_, confidence_, other_);
@@ -500,6 +507,11 @@ void BisectPlan::finish(RunReport& r) {
             "bisect: cannot test: {} trial(s) ended in other failures, leaving {} "
             "of the {} clean trials needed (--other good counts them as clean)\n",
             t.other, v.clean, needed_);
+      else if (v.reason == "window_not_reached")
+        s += fmt::format(
+            "bisect: cannot test: no trial hit the window probe{} ({}): {} clean trials that "
+            "never reached the window prove nothing\n",
+            window_probes.size() == 1 ? "" : "s", join(window_probes, ", "), v.clean);
       else if (v.reason == "skipped_trials")
         s += fmt::format(
             "bisect: cannot test: the scenario skipped {} trial(s) on this build, "

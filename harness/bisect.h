@@ -10,7 +10,9 @@
 //                    1-(1-C)^(1/N) (which is <= P) is ruled out at confidence C;
 //   skip (exit 125)  this build cannot answer: the scenario does not apply to it,
 //                    or fewer than N clean trials (other failures under
-//                    --other skip, trials the scenario skipped, a --duration cut).
+//                    --other skip, trials the scenario skipped, a --duration cut),
+//                    or N clean trials none of which hit a window probe the
+//                    scenario declares (window_not_reached: they prove nothing).
 // The target is what --match names (an outcome name, a signature id, or a
 // regular expression searched in the signature; by default every failure but
 // `error`). Other failures are reported and count as --other says: skip (the
@@ -79,10 +81,11 @@ class TargetMatcher {
 
 // What one step's trials showed, split by the target.
 struct BisectTally {
-  std::uint64_t trials = 0;   // finished, not counting skipped ones
-  std::uint64_t target = 0;   // target failures (every failure under --other bad)
-  std::uint64_t other = 0;    // failures that are not the target
-  std::uint64_t skipped = 0;  // trials the scenario skipped at run time
+  std::uint64_t trials = 0;    // finished, not counting skipped ones
+  std::uint64_t target = 0;    // target failures (every failure under --other bad)
+  std::uint64_t other = 0;     // failures that are not the target
+  std::uint64_t skipped = 0;   // trials the scenario skipped at run time
+  bool window_missed = false;  // the scenario declares window probes and none fired
   std::uint64_t passes() const { return trials - target - other; }
 };
 BisectTally tally(const GroupStats& g, const TargetMatcher& m, OtherPolicy other);
@@ -91,7 +94,8 @@ struct Verdict {
   enum class Kind { good, bad, skip, interrupted };
   Kind kind = Kind::skip;
   int exit_code = 125;
-  // For skip: not_applicable, other_failures, skipped_trials, too_few_trials.
+  // For skip: not_applicable, other_failures, skipped_trials, too_few_trials,
+  // window_not_reached.
   std::string reason;
   std::uint64_t needed = 0;
   BisectTally seen;

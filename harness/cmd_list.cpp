@@ -39,11 +39,19 @@ int cmd_list(bool json) {
       nlohmann::json params = nlohmann::json::array();
       for (const auto& p : s.info.params)
         params.push_back({{"name", p.name}, {"default", p.default_value}, {"help", p.help}});
+      nlohmann::json probes = nlohmann::json::array();
+      for (const auto& p : s.info.probes)
+        probes.push_back({{"name", p.name},
+                          {"meaning", p.meaning},
+                          {"window", p.window},
+                          {"window_in", p.window_in}});
       out.push_back({{"name", s.info.name},
                      {"summary", s.info.summary},
                      {"references", s.info.references},
                      {"variants", vars},
                      {"params", params},
+                     {"probes", probes},
+                     {"param_probes", static_cast<bool>(s.info.param_probes)},
                      {"default_threads", s.info.default_threads},
                      {"control", s.info.control},
                      {"applies", reason.empty()},
@@ -60,6 +68,13 @@ int cmd_list(bool json) {
     }
     for (const auto& p : s.info.params)
       fmt::print("    --param {}={}  {}\n", p.name, p.default_value, p.help);
+    for (const auto& p : s.info.probes)
+      fmt::print("    probe {}{}: {}\n", p.name,
+                 !p.window ? ""
+                 : p.window_in.empty()
+                     ? " (window)"
+                     : fmt::format(" (window in {})", fmt::join(p.window_in, ", ")),
+                 p.meaning);
     fmt::print("    {}\n", reason.empty() ? "applies to this build" : "does not apply: " + reason);
   }
   if (json) fmt::print("{}\n", out.dump(2));

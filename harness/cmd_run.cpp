@@ -32,6 +32,7 @@ struct RunArgs {
   std::string baseline;  // known signatures: only new ones fail the run (harness/baseline.h)
   std::vector<std::string> suppressions;  // ThreadSanitizer suppressions files of the user's
   bool tsan_halt = false;
+  bool require_window = false;  // a window_not_reached group fails the run
   CLI::Option *timeout_opt = nullptr, *stall_opt = nullptr;  // to tell a default from a choice
   BisectArgs bisect;
 };
@@ -94,6 +95,7 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   meta.expect = a.expect;
   meta.confidence = parse_fraction(
       a.confidence.empty() ? (a.bisect.on ? "0.99" : "0.95") : a.confidence, "--confidence");
+  meta.require_window = a.require_window;
   meta.command = argv;
   meta.started_at = now_iso8601();
   int threads = a.threads.empty() ? 0 : static_cast<int>(parse_count(a.threads, "--threads"));
@@ -174,6 +176,8 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
       gs.params = g.params;
       gs.threads = threads > 0 ? threads : s->info.default_threads;
       gs.skip_reason = reason;
+      for (const ProbeSpec& p : declared_probes(s->info, v, g.params))
+        gs.probes[p.name] = {.meaning = p.meaning, .window = p.window};  // 0 hits until one comes
       o.groups.push_back(std::move(g));
     }
   }
@@ -249,6 +253,9 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
     report.exit_code = all_reproduced ? kExitOk : kExitFailed;
   else
     report.exit_code = any_failed ? kExitFailed : kExitOk;
+  for (const auto& g : report.aggregate.groups())
+    if (a.require_window && g.window_not_reached() && report.exit_code == kExitOk)
+      report.exit_code = kExitFailed;
   bisect.finish(report);  // --bisect: 0 good, 1 bad, 125 cannot test
 
   events.end(report);
@@ -261,6 +268,7 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
                all_reproduced ? "every scenario reproduced" : "some scenario did not reproduce");
   fmt::print("{}", bisect.text());  // last: its last line is the gilrace-verdict line
   std::fflush(stdout);
+  fmt::print(stderr, "{}", window_warnings(report));
   return report.exit_code;
 }
 
@@ -301,6 +309,8 @@ Command add_run_command(CLI::App& app, const std::vector<std::string>& argv) {
                   "ThreadSanitizer suppressions file, repeatable (checked on every build)");
   run->add_flag("--tsan-halt", a->tsan_halt,
                 "ThreadSanitizer: end a trial at its first report (halt_on_error=1)");
+  run->add_flag("--require-window", a->require_window,
+                "Exit 1 when a clean group never reached its window (window_not_reached)");
   add_bisect_options(run, a->bisect);
 
   run->add_option("--baseline", a->baseline,

@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <ctime>
@@ -27,10 +28,15 @@ struct Context::Impl {
   mutable std::mutex mu;
   std::deque<Probe> probes;  // deque: references stay valid as it grows
   std::vector<std::pair<std::string, std::string>> notes;
+  std::vector<std::string> declared;    // probe names the scenario declares for this trial
+  std::vector<std::string> undeclared;  // asked for anyway
 };
 
 Context::Context(const ScenarioInfo& info, Settings settings)
-    : info_(info), s_(std::move(settings)), impl_(std::make_unique<Impl>()) {}
+    : info_(info), s_(std::move(settings)), impl_(std::make_unique<Impl>()) {
+  for (const ProbeSpec& p : declared_probes(info_, s_.variant, s_.params))
+    impl_->declared.push_back(p.name);
+}
 
 Context::~Context() = default;
 
@@ -97,9 +103,17 @@ Probe& Context::probe(std::string_view name) {
   std::lock_guard lock(impl_->mu);
   for (Probe& p : impl_->probes)
     if (p.name() == name) return p;
+  // Checked here, once per name, not in hit(): names can be computed or come from Python.
+  if (std::find(impl_->declared.begin(), impl_->declared.end(), name) == impl_->declared.end())
+    impl_->undeclared.emplace_back(name);
   Probe& p = impl_->probes.emplace_back(std::string(name));
   p.owner_ = this;
   return p;
+}
+
+std::vector<std::string> Context::undeclared_probes() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->undeclared;
 }
 
 void Context::note(std::string_view key, std::string_view value) {

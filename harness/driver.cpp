@@ -2,6 +2,7 @@
 
 #include <Python.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -96,6 +97,13 @@ int run_trial(const RegisteredScenario& sc, const TrialSpec& spec, int message_f
 
   std::unique_ptr<Scenario> scenario = sc.make();
   Result r = run_guarded(*scenario, ctx);
+  if (auto undeclared = ctx.undeclared_probes();
+      !undeclared.empty() && r.status == Result::Status::pass)
+    r = Result::error(fmt::format(
+        "undeclared probe(s) {}: a scenario declares every probe it hits ({})",
+        fmt::join(undeclared, ", "),
+        sc.info.param_probes ? "ScenarioInfo::probes, or its probe parameters in `gilrace list`"
+                             : "ScenarioInfo::probes"));
 
   ctx.flush();
   if (message_fd >= 0) {

@@ -456,9 +456,11 @@ std::string html_report(const std::vector<LoadedReport>& reports, const HtmlOpti
         bool skipped = g->trials == 0 && !g->skip_reason.empty();
         h += fmt::format(
             "<tr class=\"group{}\" data-build=\"{}\" data-scenario=\"{}\" data-variant=\"{}\" "
-            "data-trials=\"{}\" data-failures=\"{}\" data-new-failures=\"{}\">",
+            "data-trials=\"{}\" data-failures=\"{}\" data-new-failures=\"{}\" "
+            "data-window-not-reached=\"{}\">",
             g->new_failures() ? " failing" : "", html_escape(label), html_escape(g->scenario),
-            html_escape(g->variant), g->trials, g->failures, g->new_failures());
+            html_escape(g->variant), g->trials, g->failures, g->new_failures(),
+            g->window_not_reached() ? "true" : "false");
         h += fmt::format("<td>{}</td>", html_escape(g->variant));
         if (skipped) {
           h += fmt::format("<td colspan=\"5\" class=\"muted\">skipped: {}</td></tr>\n",
@@ -470,8 +472,16 @@ std::string html_report(const std::vector<LoadedReport>& reports, const HtmlOpti
             "<td class=\"num\">{}</td><td>",
             g->trials, g->failures, rate_cell(*g), interval_cell(*g, r.confidence));
         for (const auto& [name, p] : g->probes)
-          h += fmt::format("<div class=\"muted\">probe {}: hit in {}/{} trials</div>",
-                           html_escape(name), p.trials_hit, g->trials);
+          h += fmt::format(
+              "<div class=\"probe muted\" data-probe=\"{}\" data-window=\"{}\" "
+              "data-trials-hit=\"{}\" data-hits=\"{}\" title=\"{}\">probe {}{}: hit in {}/{} "
+              "trials ({} hits)</div>",
+              html_escape(name), p.window ? "true" : "false", p.trials_hit, p.total,
+              html_escape(p.meaning), html_escape(name), p.window ? " (window)" : "", p.trials_hit,
+              g->trials, p.total);
+        if (g->window_not_reached())
+          h += fmt::format("<div class=\"warn window-not-reached\">window_not_reached: {}</div>",
+                           html_escape(g->window_not_reached_text()));
         if (g->signatures.empty() && g->failures == 0) h += "<span class=\"muted\">none</span>";
         for (const auto& s : g->signatures) h += signature_html(s);
         h += "</td></tr>\n";

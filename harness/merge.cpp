@@ -52,8 +52,12 @@ void add_group(GroupStats& dst, const GroupStats& src, const std::string& dst_fr
   for (const auto& [k, n] : src.outcomes) dst.outcomes[k] += n;
   dst.trial_seconds += src.trial_seconds;
   for (const auto& [name, p] : src.probes) {
-    dst.probes[name].total += p.total;
-    dst.probes[name].trials_hit += p.trials_hit;
+    ProbeStats& d = dst.probes[name];
+    d.total += p.total;
+    d.trials_hit += p.trials_hit;
+    // A report from before probes were declared carries neither: the other one decides.
+    if (d.meaning.empty()) d.meaning = p.meaning;
+    d.window = d.window || p.window;
   }
   if (src.first_failure_seconds &&
       (!dst.first_failure_seconds || *src.first_failure_seconds < *dst.first_failure_seconds))

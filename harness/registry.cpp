@@ -49,6 +49,23 @@ const RegisteredScenario* find_scenario(std::string_view name) {
   return nullptr;
 }
 
+std::vector<ProbeSpec> declared_probes(const ScenarioInfo& info, std::string_view variant,
+                                       const std::map<std::string, std::string>& params) {
+  std::vector<ProbeSpec> out = info.probes;
+  if (info.param_probes) {
+    std::map<std::string, std::string> merged;
+    for (const ParamSpec& p : info.params) merged[p.name] = p.default_value;
+    for (const auto& [k, v] : params) merged[k] = v;
+    for (ProbeSpec& p : info.param_probes(merged)) out.push_back(std::move(p));
+  }
+  for (ProbeSpec& p : out) {
+    if (p.window && !p.window_in.empty())
+      p.window = std::find(p.window_in.begin(), p.window_in.end(), variant) != p.window_in.end();
+    p.window_in.clear();
+  }
+  return out;
+}
+
 std::string not_applicable_reason(const ScenarioInfo& info, const BuildInfo& build) {
   const Requirements& r = info.requires_;
   if (r.min_version && build.hexversion < r.min_version)

@@ -29,10 +29,19 @@ std::string now_iso8601() {
 }
 
 static nlohmann::json meta_json(const RunMeta& m) {
-  return {{"started_at", m.started_at},   {"seed", m.base_seed},    {"command", m.command},
-          {"repeat", m.repeat},           {"duration", m.duration}, {"jobs", m.jobs},
-          {"timeout", m.timeout},         {"stall", m.stall},       {"shard_index", m.shard_index},
-          {"shard_count", m.shard_count}, {"expect", m.expect},     {"confidence", m.confidence}};
+  return {{"started_at", m.started_at},
+          {"seed", m.base_seed},
+          {"command", m.command},
+          {"repeat", m.repeat},
+          {"duration", m.duration},
+          {"jobs", m.jobs},
+          {"timeout", m.timeout},
+          {"stall", m.stall},
+          {"shard_index", m.shard_index},
+          {"shard_count", m.shard_count},
+          {"expect", m.expect},
+          {"confidence", m.confidence},
+          {"require_window", m.require_window}};
 }
 
 nlohmann::json summary_json(const RunReport& r) {
@@ -97,7 +106,7 @@ std::string junit_xml(const RunReport& r) {
     ++tests;
     if (!g.skip_reason.empty() && g.trials == 0)
       ++skipped;
-    else if (g.new_failures())
+    else if (g.new_failures() || (r.meta.require_window && g.window_not_reached()))
       ++failures;
   }
   std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -125,6 +134,19 @@ std::string junit_xml(const RunReport& r) {
   for (const auto& g : r.aggregate.groups()) {
     x += fmt::format("    <testcase classname=\"gilrace.{}\" name=\"{}\" time=\"{:.3f}\">\n",
                      xml_escape(g.scenario), xml_escape(g.variant), g.trial_seconds);
+    // The evidence, 0 hits included: probe.NAME.{hits,trials_hit,window}.
+    x += "      <properties>\n";
+    for (const auto& [name, p] : g.probes) {
+      x += fmt::format("        <property name=\"probe.{}.hits\" value=\"{}\"/>\n",
+                       xml_escape(name), p.total);
+      x += fmt::format("        <property name=\"probe.{}.trials_hit\" value=\"{}\"/>\n",
+                       xml_escape(name), p.trials_hit);
+      x += fmt::format("        <property name=\"probe.{}.window\" value=\"{}\"/>\n",
+                       xml_escape(name), p.window ? "true" : "false");
+    }
+    x += fmt::format("        <property name=\"window_not_reached\" value=\"{}\"/>\n",
+                     g.window_not_reached() ? "true" : "false");
+    x += "      </properties>\n";
     if (!g.skip_reason.empty() && g.trials == 0) {
       x += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(g.skip_reason));
     } else if (g.new_failures()) {
@@ -141,8 +163,13 @@ std::string junit_xml(const RunReport& r) {
       }
       x += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", xml_escape(msg),
                        xml_escape(first_new ? first_new->outcome : "failure"), xml_escape(body));
+    } else if (r.meta.require_window && g.window_not_reached()) {
+      x += fmt::format(
+          "      <failure message=\"window_not_reached: {}\" type=\"window_not_reached\"/>\n",
+          xml_escape(g.window_not_reached_text()));
     }
     std::string out = describe_rate(g.failures, g.trials, r.meta.confidence);
+    if (g.window_not_reached()) out += "\nwindow_not_reached: " + g.window_not_reached_text();
     for (const auto& s : g.signatures)
       if (s.known)
         out += fmt::format("\nknown: {} x {} [{}] {}", s.count,
@@ -175,8 +202,10 @@ std::string text_summary(const RunReport& r) {
     s += fmt::format("{:<{}}{:>8}{:>8}  {}\n", g.key(), width, g.trials, g.failures,
                      describe_rate(g.failures, g.trials, r.meta.confidence));
     for (const auto& [name, p] : g.probes)
-      s += fmt::format("    probe {}: hit in {}/{} trials ({} hits)\n", name, p.trials_hit,
-                       g.trials, p.total);
+      s += fmt::format("    probe {}{}: hit in {}/{} trials ({} hits)\n", name,
+                       p.window ? " (window)" : "", p.trials_hit, g.trials, p.total);
+    if (g.window_not_reached())
+      s += fmt::format("    window_not_reached: {}\n", g.window_not_reached_text());
     for (const auto& sig : g.signatures) {
       s += fmt::format(
           "    {} x {} [{}]{}\n", sig.count, outcome_and_signature(sig.outcome, sig.signature),
@@ -191,6 +220,16 @@ std::string text_summary(const RunReport& r) {
   s += fmt::format("{} failure(s), {} distinct signature(s)\n", r.aggregate.failures(), sigs);
   if (std::uint64_t known = r.aggregate.failures() - r.aggregate.new_failures())
     s += fmt::format("{} of them known (baseline), {} new\n", known, r.aggregate.new_failures());
+  return s;
+}
+
+std::string window_warnings(const RunReport& r) {
+  std::string s;
+  for (const auto& g : r.aggregate.groups())
+    if (g.window_not_reached())
+      s += fmt::format("gilrace: warning: {}: window_not_reached: {}{}\n", g.key(),
+                       g.window_not_reached_text(),
+                       r.meta.require_window ? " (--require-window: the run fails)" : "");
   return s;
 }
 

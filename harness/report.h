@@ -27,6 +27,7 @@ struct RunMeta {
   int shard_count = 1;
   std::string expect = "pass";
   double confidence = 0.95;
+  bool require_window = false;  // --require-window: a window_not_reached group fails the run
 };
 
 struct RunReport {
@@ -41,6 +42,8 @@ struct RunReport {
 nlohmann::json summary_json(const RunReport& r);
 std::string junit_xml(const RunReport& r);
 std::string text_summary(const RunReport& r);
+// One "gilrace: warning: ..." line per window_not_reached group ("" when none).
+std::string window_warnings(const RunReport& r);
 std::string now_iso8601();
 
 // Writes a file atomically (temp file + rename) so a reader never sees half of it.

@@ -64,6 +64,19 @@ struct Variant {
   std::vector<KnownFailure> fails_on;
 };
 
+// A probe a scenario declares: every probe it hits must be declared (hitting one that is not
+// ends the trial as `error`, naming it). Every declared probe is reported for every group,
+// 0 hits included.
+struct ProbeSpec {
+  std::string name;
+  std::string meaning;  // one line: what a hit shows
+  // A hit proves the racy window was reached. A group that ran trials, none failing, and hit
+  // no window probe proves nothing: the reports mark it `window_not_reached`.
+  bool window = false;
+  // With window: the variants it proves the window for (empty: every variant).
+  std::vector<std::string> window_in = {};
+};
+
 struct ScenarioInfo {
   std::string name;
   std::string summary;
@@ -79,10 +92,19 @@ struct ScenarioInfo {
   // when they are usable, else one line saying why not: gilrace then exits 2 with
   // it when the scenario was named, or reports it as skipped under `run --all`.
   std::function<std::string(const std::map<std::string, std::string>&)> validate;
+  std::vector<ProbeSpec> probes;  // the evidence it reports (see ProbeSpec)
+  // Optional: more probes, named by the parameters (merged with the declared defaults); for a
+  // scenario that runs code whose probes it cannot know (py-script).
+  std::function<std::vector<ProbeSpec>(const std::map<std::string, std::string>&)> param_probes;
 };
 
 // "3.14", "3.13.8", "3.15.0a1", "3.14.0rc2": a PY_VERSION_HEX as people write it.
 std::string version_text(unsigned hex);
+
+// The probes a group of `variant` run with `params` reports, in declaration order, each
+// `window` resolved for that variant (window_in then empty).
+std::vector<ProbeSpec> declared_probes(const ScenarioInfo& info, std::string_view variant,
+                                       const std::map<std::string, std::string>& params);
 
 // Why a scenario does not apply to a build, or "" when it does.
 std::string not_applicable_reason(const ScenarioInfo& info, const BuildInfo& build);
@@ -152,7 +174,8 @@ class Context {
   void heartbeat(std::uint64_t n = 1);
   std::uint64_t progress() const { return progress_.load(std::memory_order_relaxed); }
 
-  // A probe by name; the reference stays valid for the trial. Thread-safe.
+  // A probe by name; the reference stays valid for the trial. Thread-safe. A name the
+  // scenario did not declare (ScenarioInfo::probes) makes a passing trial an `error`.
   Probe& probe(std::string_view name);
 
   // Free-form facts for the report ("gil_enabled=0", "ensure_while_finalizing=3").
@@ -170,6 +193,8 @@ class Context {
   const Settings& settings() const { return s_; }
   const ScenarioInfo& info() const { return info_; }
   std::vector<std::pair<std::string, std::uint64_t>> probe_counts() const;
+  // Probes asked for but not declared, in order of first use: a scenario bug.
+  std::vector<std::string> undeclared_probes() const;
   std::vector<std::pair<std::string, std::string>> notes() const;
   void send_line(std::string_view line) const;
 

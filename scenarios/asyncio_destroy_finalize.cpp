@@ -238,6 +238,18 @@ class AsyncioDestroyFinalize : public Scenario {
         .lifecycle = Lifecycle::scenario,
         .default_threads = 1,
         .validate = check_params,
+        .probes = {{"finalize_with_callback_detached",
+                    "Py_FinalizeEx began while the callback was out of the GIL inside its call",
+                    true},
+                   {"callback_after_finalize_started",
+                    "the communicator's dealloc, during finalisation, found the callback still "
+                    "out of the GIL",
+                    true},
+                   {"future_completed_from_callback",
+                    "the callback thread completed the future (call_soon_threadsafe returned)"},
+                   {"callback_unwound_by_thread_exit",
+                    "the callback's frame was left by pthread_exit's forced unwind while it was "
+                    "out of the GIL"}},
     };
   }
 

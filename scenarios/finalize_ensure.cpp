@@ -177,7 +177,25 @@ class FinalizeEnsure : public Scenario {
               "after, tail, release variants: how long the main thread waits for the consequence "
               "of a re-attach (a crash, or a parked thread) before returning"}},
         .lifecycle = Lifecycle::scenario,
-        .default_threads = 4};
+        .default_threads = 4,
+        .probes = {{"ensure_while_finalizing",
+                    "an Ensure call began while Py_IsFinalizing() was true, before the "
+                    "interpreter was deleted",
+                    true,
+                    {"during", "import", "tail"}},
+                   {"ensure_in_teardown",
+                    "an Ensure call began after the interpreter and its thread states were "
+                    "deleted, before Py_FinalizeEx returned",
+                    true,
+                    {"during", "import", "tail"}},
+                   {"ensure_after_finalize",
+                    "an Ensure call began after Py_FinalizeEx returned",
+                    true,
+                    {"after", "tail"}},
+                   {"release_scope_exit_while_finalizing",
+                    "a worker that released the GIL re-attached while the interpreter finalised",
+                    true,
+                    {"release-macro", "raii-release"}}}};
   }
 
   void before_init(Context& ctx) override {

@@ -251,6 +251,10 @@ class ListUnionRepr : public Scenario {
                     "(microseconds)"}},
         .requires_ = {.gil = GilMode::free_threaded_only},
         .default_threads = 4,
+        .probes = {{"repr_overlapped_mutation",
+                    "a writer's removal or replacement ran while a repr() of the container was "
+                    "running",
+                    true}},
     };
   }
 

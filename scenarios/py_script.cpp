@@ -3,6 +3,7 @@
 //
 //   gilrace run py-script --param script=FILE [--param worker=NAME]
 //                         [--param iterations=M] [--threads N]
+//                         [--param window=P[,P...]] [--param probes=P[,P...]]
 //
 // FILE runs once as __main__ (its directory first on sys.path, as `python FILE`
 // would do). Then N native threads (std::thread, each attached for its lifetime
@@ -13,11 +14,15 @@
 // check() - ends the trial as `error` with the Python traceback; a worker
 // thread's exception stops the other workers early and the first one is
 // reported. Python code can `import _gilrace` for heartbeat(), probe(name),
-// note(key, value), seed() and trial().
+// note(key, value), seed() and trial(). The script's probes are declared with the
+// parameters: `window` names those whose hit proves the racy window was reached (a
+// clean group that hit none is window_not_reached), `probes` the others; a probe
+// the script hits without naming it ends the trial as `error`.
 //
 // A relative FILE is resolved against the directory gilrace was started in
 // (trials inherit it). A missing FILE is a usage error (exit 2), found before
 // any trial runs. Examples: scenarios/py/.
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +43,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// "a,b" -> {"a", "b"}; "" -> {}.
+std::vector<std::string> split_names(const std::string& text) {
+  std::vector<std::string> out;
+  if (text.empty()) return out;
+  std::size_t start = 0;
+  for (std::size_t comma; (comma = text.find(',', start)) != std::string::npos; start = comma + 1)
+    out.push_back(text.substr(start, comma - start));
+  out.push_back(text.substr(start));
+  return out;
+}
+
 std::string check_params(const std::map<std::string, std::string>& params) {
   auto get = [&](const char* k) {
     auto it = params.find(k);
@@ -51,7 +67,28 @@ std::string check_params(const std::map<std::string, std::string>& params) {
   if (!fs::is_regular_file(path, ec)) return "script " + script + ": not a regular file";
   if (!std::ifstream(path)) return "script " + script + ": cannot be read";
   if (get("worker").empty()) return "--param worker= needs a function name";
+  for (const char* k : {"window", "probes"})
+    for (const std::string& name : split_names(get(k)))
+      if (name.empty() || name.find_first_of(" \t\n") != std::string::npos)
+        return std::string("--param ") + k + "= takes probe names separated by commas, got '" +
+               get(k) + "'";
   return "";
+}
+
+// The probes the script hits, as the parameters name them.
+std::vector<ProbeSpec> script_probes(const std::map<std::string, std::string>& params) {
+  std::vector<ProbeSpec> out;
+  auto add = [&](const std::string& names, bool window) {
+    for (const std::string& name : split_names(names))
+      if (std::none_of(out.begin(), out.end(), [&](const auto& p) { return p.name == name; }))
+        out.push_back({name,
+                       window ? "the script's window probe (--param window)"
+                              : "a probe of the script's (--param probes)",
+                       window});
+  };
+  add(params.at("window"), true);
+  add(params.at("probes"), false);
+  return out;
 }
 
 // A callable global of the script's namespace, or an empty Ref when absent.
@@ -75,9 +112,13 @@ class PyScript : public Scenario {
                         "the Python file (a relative path is taken from the "
                         "directory gilrace was started in)"},
                        {"worker", "worker", "the function each thread calls as worker(i)"},
-                       {"iterations", "100", "calls of worker(i) per thread"}},
+                       {"iterations", "100", "calls of worker(i) per thread"},
+                       {"window", "",
+                        "probes (comma-separated) whose hit proves the racy window was reached"},
+                       {"probes", "", "the script's other probes (comma-separated)"}},
             .default_threads = 4,
-            .validate = check_params};
+            .validate = check_params,
+            .param_probes = script_probes};
   }
 
   Result run(Context& ctx) override {

@@ -190,6 +190,23 @@ class StderrGilDeadlock : public Scenario {
                    {"gc_every", "1", "stw variants: collect on every Nth formatted error"}},
         .default_threads = 4,
         .validate = check_params,
+        .probes = {{"formatting_released_gil",
+                    "formatting an error released the GIL and took it back (PyO3's Display); "
+                    "fixed holds no output lock there",
+                    true,
+                    {"fixed"}},
+                   {"formatting_with_output_lock_held",
+                    "an error was formatted (naive), or a collection ran (stw variants), with "
+                    "the output lock held"},
+                   {"gil_holder_blocked_on_output_lock",
+                    "a thread holding the GIL found the output lock taken and waited for it",
+                    true,
+                    {"naive"}},
+                   {"attached_thread_blocked_on_output_lock",
+                    "an attached thread found the output lock taken (stw waits attached, "
+                    "stw-fixed detaches first)",
+                    true,
+                    {"stw", "stw-fixed"}}},
     };
   }
 

@@ -488,7 +488,22 @@ class TracebackCodeCache : public Scenario {
                     "the build's own allocator"}},
         .lifecycle = Lifecycle::scenario,
         .default_threads = 4,
-        .validate = check_params};
+        .validate = check_params,
+        .probes = {
+            {"concurrent_miss",
+             "two threads were in the miss-and-insert path at once (never with a GIL)", true},
+            {"grow_under_reader",
+             "the array was reallocated while a reader was bisecting it (cython#6663)",
+             true,
+             {"naive"}},
+            {"replace_branch",
+             "an insert found its line already cached: another thread inserted it first "
+             "(naive: the missing incref, cython#6718)"},
+            {"grow", "the array grew (PyMem_Realloc)"},
+            {"cache_hit_wrong_line",
+             "a lookup returned a code object of another line: a freed or misplaced entry"},
+            {"reader_backoff", "fixed: a reader met a writer and took the lookup as a miss"},
+            {"writer_gave_up", "fixed: a writer met another accessor and skipped its insert"}}};
   }
 
   void before_init(Context&) override {

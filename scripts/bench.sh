@@ -143,7 +143,7 @@ SCENARIO_EXTRA=(
   "asyncio-destroy-finalize/* --stall 3s"
   "stderr-gil-deadlock/* --stall 3s"
   "stderr-gil-deadlock/naive --stall 3s --param forced=1"
-  "py-script/default --param script=scenarios/py/shared_containers.py"
+  "py-script/default --param script=scenarios/py/shared_containers.py --param probes=containers_shared"
 )
 
 # rows: "scenario variant expectation [extra args]" for every applicable variant.

@@ -24,7 +24,8 @@
 #
 # Exit: 0 good, 1 bad; 125 cannot test this commit (CPython does not configure
 # or build, it lacks the flavour, gilrace does not build against it, or gilrace
-# says so: the scenario does not apply, only other failures); 128 bad usage or
+# says so: the scenario does not apply, only other failures, no trial reached the
+# window: reason=window_not_reached); 128 bad usage or
 # a failure no commit can cure (git bisect run stops on codes >= 128).
 # The last stdout line is gilrace's "gilrace-verdict: ..." line (or this
 # script's, in the same form, when it did not get that far).

@@ -1,6 +1,7 @@
 # Shared list and dict updated by every worker thread, no lock.
 #
-#   gilrace run py-script --param script=scenarios/py/shared_containers.py --threads 4
+#   gilrace run py-script --param script=scenarios/py/shared_containers.py \
+#       --param probes=containers_shared --threads 4
 #
 # Each worker(i) appends to one shared list and stores into one shared dict
 # under keys of its own. Every single operation used here (list.append,

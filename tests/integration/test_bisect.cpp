@@ -224,3 +224,22 @@ TEST_CASE("bisect usage errors stay exit 2 with one line") {
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
 }
+
+TEST_CASE("a step whose clean trials never reached the window is 125, never good") {
+  Run r = run_gilrace({"run", "selftest-no-window", "--bisect", "-n", "5"});
+  INFO(r.out);
+  CHECK(r.exit_code == 125);
+  CHECK(last_line(r.out) ==
+        "gilrace-verdict: skip needed=5 trials=5 failures=0 other=0 reason=window_not_reached "
+        "confidence=0.99");
+  CHECK(has(r.out,
+            "bisect: cannot test: no trial hit the window probe (selftest_window): 5 "
+            "clean trials that never reached the window prove nothing\n"));
+  CHECK(r.json["bisect"]["reason"] == "window_not_reached");
+  CHECK(r.json["exit_code"] == 125);
+  CHECK(group(r.json, "selftest-no-window")["window_not_reached"] == true);
+
+  Run reached = run_gilrace({"run", "selftest-no-window", "--param", "p=1", "--bisect", "-n", "5"});
+  CHECK(reached.exit_code == 0);
+  CHECK(starts_with(last_line(reached.out), "gilrace-verdict: good needed=5 trials=5 "));
+}

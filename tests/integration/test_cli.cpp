@@ -93,6 +93,35 @@ TEST_CASE("list shows every control and whether it applies") {
   }
 }
 
+// Declarations are checked here, for every registered scenario; a probe hit but not
+// declared is caught at run time instead (a trial `error`), where computed names and
+// names from Python are known.
+TEST_CASE("every scenario declares its probes, and every reproducer one that proves its window") {
+  Run r = run_gilrace({"list", "--json"}, false);
+  REQUIRE(r.exit_code == 0);
+  for (const auto& s : nlohmann::json::parse(r.out)) {
+    std::string name = s["name"];
+    INFO(name);
+    std::set<std::string> variants, probes;
+    for (const auto& v : s["variants"]) variants.insert(v["name"].get<std::string>());
+    std::set<std::string> windowed;  // variants some probe proves the window for
+    for (const auto& p : s["probes"]) {
+      std::string probe = p["name"];
+      INFO(probe);
+      CHECK(probes.insert(probe).second);  // declared once
+      CHECK(probe.find_first_of(" \t\n") == std::string::npos);
+      CHECK_FALSE(p["meaning"].get<std::string>().empty());
+      CHECK((p["window"].get<bool>() || p["window_in"].empty()));
+      for (const auto& v : p["window_in"]) CHECK(variants.count(v.get<std::string>()) == 1);
+      if (p["window"].get<bool>() && p["window_in"].empty()) windowed = variants;
+      if (p["window"].get<bool>())
+        for (const auto& v : p["window_in"]) windowed.insert(v.get<std::string>());
+    }
+    if (s["control"].get<bool>() || s["param_probes"].get<bool>()) continue;
+    CHECK(windowed == variants);
+  }
+}
+
 TEST_CASE("info describes the embedded build") {
   Run r = run_gilrace({"info", "--json", "--allow-mixed-sanitizer"}, false);
   REQUIRE(r.exit_code == 0);

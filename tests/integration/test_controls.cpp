@@ -222,3 +222,59 @@ TEST_CASE("selftest-flaky fails about as often as asked, the same way for the sa
   CHECK(f <= 45);
   CHECK(a.exit_code == 1);
 }
+
+TEST_CASE("selftest-no-window: a clean group that never reached its window proves nothing") {
+  Run r = run_gilrace({"run", "selftest-no-window", "-n", "6", "-j", "2", "--seed", "1"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);  // only --require-window makes it fail
+  const auto& g = group(r.json, "selftest-no-window");
+  CHECK(g["failures"] == 0);
+  CHECK(g["window_not_reached"] == true);
+  // Every declared probe is reported, 0 hits included, with what it means.
+  const auto& window = g["probes"]["selftest_window"];
+  CHECK(window["total"] == 0);
+  CHECK(window["trials_hit"] == 0);
+  CHECK(window["window"] == true);
+  CHECK(!window["meaning"].get<std::string>().empty());
+  CHECK(g["probes"]["selftest_ran"]["trials_hit"] == 6);
+  CHECK(g["probes"]["selftest_ran"]["window"] == false);
+  CHECK(r.out.find("    probe selftest_window (window): hit in 0/6 trials (0 hits)\n") !=
+        std::string::npos);
+  CHECK(r.out.find("    probe selftest_ran: hit in 6/6 trials (6 hits)\n") != std::string::npos);
+  CHECK(r.out.find("    window_not_reached: no trial hit its window probe (selftest_window): 6 "
+                   "clean trials prove nothing\n") != std::string::npos);
+  CHECK(r.err.find("gilrace: warning: selftest-no-window/default: window_not_reached: ") !=
+        std::string::npos);
+  std::string junit = read_file(r.dir + "/junit.xml");
+  CHECK(junit.find("<property name=\"probe.selftest_window.trials_hit\" value=\"0\"/>") !=
+        std::string::npos);
+  CHECK(junit.find("<property name=\"probe.selftest_window.hits\" value=\"0\"/>") !=
+        std::string::npos);
+  CHECK(junit.find("<property name=\"window_not_reached\" value=\"true\"/>") != std::string::npos);
+  CHECK(junit.find("<failure") == std::string::npos);
+
+  // --require-window: the same run fails, in the exit code, the JSON and JUnit.
+  Run req = run_gilrace(
+      {"run", "selftest-no-window", "-n", "3", "-j", "2", "--seed", "1", "--require-window"});
+  CHECK(req.exit_code == 1);
+  CHECK(req.json["exit_code"] == 1);
+  CHECK(req.json["run"]["require_window"] == true);
+  CHECK(group(req.json, "selftest-no-window")["window_not_reached"] == true);
+  CHECK(req.err.find("window_not_reached") != std::string::npos);
+  CHECK(read_file(req.dir + "/junit.xml").find("type=\"window_not_reached\"") != std::string::npos);
+}
+
+TEST_CASE("selftest-no-window: a window reached in some trial is not window_not_reached") {
+  Run r = run_gilrace({"run", "selftest-no-window", "--param", "p=1", "-n", "4", "-j", "2",
+                       "--seed", "1", "--require-window"});
+  CHECK(r.exit_code == 0);
+  const auto& g = group(r.json, "selftest-no-window");
+  CHECK(g["window_not_reached"] == false);
+  CHECK(g["probes"]["selftest_window"]["trials_hit"] == 4);
+  CHECK(r.out.find("window_not_reached") == std::string::npos);
+  CHECK(r.err.find("window_not_reached") == std::string::npos);
+  // Controls that declare no window probe are never marked.
+  Run pass = run_gilrace({"run", "selftest-pass", "-n", "2", "--require-window"});
+  CHECK(pass.exit_code == 0);
+  CHECK(group(pass.json, "selftest-pass")["window_not_reached"] == false);
+}

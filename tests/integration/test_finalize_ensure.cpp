@@ -60,6 +60,18 @@ std::string signatures_text(const nlohmann::json& g) {
   return out;
 }
 
+// All four probes appear in the JSON and the text summary, hit or not.
+void check_declared_probes(const Run& r, const std::string& variant) {
+  const auto& g = group(r.json, "finalize-ensure", variant);
+  for (const char* name : {"ensure_while_finalizing", "ensure_in_teardown", "ensure_after_finalize",
+                           "release_scope_exit_while_finalizing"}) {
+    INFO(name);
+    REQUIRE(g["probes"].contains(name));
+    CHECK(!g["probes"][name]["meaning"].get<std::string>().empty());
+    CHECK(r.out.find(std::string("    probe ") + name) != std::string::npos);
+  }
+}
+
 // `during` and `import`: by design on release builds (whatever each version does
 // with the late thread, nothing crashes), the window reached in most trials.
 void check_hammer_variant(const std::string& variant) {
@@ -85,6 +97,12 @@ void check_hammer_variant(const std::string& variant) {
   // builds; on debug builds, counting the trials that failed first, 85-90% on 3.13.15 and
   // lower under load, so a laxer bound there keeps the check from flaking).
   CHECK(trials_reaching(r, "ensure_while_finalizing") >= (debug_build() ? n / 2 : n * 3 / 4));
+  // Every declared probe is reported; this variant's window probes say so.
+  check_declared_probes(r, variant);
+  CHECK(g["probes"]["ensure_while_finalizing"]["window"] == true);
+  CHECK(g["probes"]["ensure_after_finalize"]["window"] == false);
+  CHECK(g["window_not_reached"] == false);
+  CHECK(r.out.find("    probe ensure_while_finalizing (window): hit in ") != std::string::npos);
 }
 
 }  // namespace
@@ -103,6 +121,13 @@ TEST_CASE("finalize-ensure/after: Ensure after Py_FinalizeEx crashes before 3.14
   const auto& g = group(r.json, "finalize-ensure", "after");
   INFO(signatures_text(g));
   CHECK(trials_hit(g, "ensure_after_finalize") == n);
+  check_declared_probes(r, "after");
+  CHECK(g["probes"]["ensure_after_finalize"]["window"] == true);
+  CHECK(g["probes"]["ensure_after_finalize"]["total"].get<std::uint64_t>() >= n);
+  CHECK(g["window_not_reached"] == false);
+  CHECK(r.out.find("    probe ensure_after_finalize (window): hit in 4/4 trials") !=
+        std::string::npos);
+  CHECK(r.err.find("window_not_reached") == std::string::npos);
   if (after_fixed()) {
     CHECK(r.exit_code == 0);
     CHECK(outcome_count(g, "pass") == n);

@@ -43,12 +43,53 @@ Run run_in(const std::string& dir, const std::vector<std::string>& args) {
 
 TEST_CASE("py-script runs the shared-containers example cleanly on every build") {
   Run r = run_gilrace({"run", "py-script", "--param", "script=" + example("shared_containers.py"),
-                       "--param", "iterations=200", "-n", "4", "-j", "2", "--seed", "1"});
+                       "--param", "probes=containers_shared", "--param", "iterations=200", "-n",
+                       "4", "-j", "2", "--seed", "1"});
   CHECK(r.exit_code == 0);
   const auto& g = group(r.json, "py-script");
   CHECK(outcome_count(g, "pass") == 4);
   // _gilrace.probe() from Python reaches the report.
   CHECK(g["probes"]["containers_shared"]["trials_hit"] == 4);
+  CHECK(g["probes"]["containers_shared"]["window"] == false);
+  CHECK(g["window_not_reached"] == false);  // no window probe declared
+}
+
+TEST_CASE("py-script: the script's probes are declared with --param window= and probes=") {
+  std::string dir = temp_dir("pyscript-probes");
+  std::string script = write_script(dir, "probes.py",
+                                    "import _gilrace\n"
+                                    "def worker(i):\n"
+                                    "    _gilrace.probe('seen')\n");
+  // Hitting a probe the parameters do not name is the scenario's bug: error, naming it.
+  Run undeclared = run_gilrace({"run", "py-script", "--param", "script=" + script, "--param",
+                                "iterations=2", "-n", "2", "-j", "2", "--seed", "1"});
+  CHECK(undeclared.exit_code == 1);
+  const auto& u = group(undeclared.json, "py-script");
+  CHECK(outcome_count(u, "error") == 2);
+  REQUIRE(u["signatures"].size() == 1);
+  CHECK(u["signatures"][0]["signature"].get<std::string>().find("undeclared probe(s) seen") !=
+        std::string::npos);
+
+  // Declared as the window, never hit: window_not_reached; hit: not.
+  Run missed = run_gilrace({"run", "py-script", "--param", "script=" + script, "--param",
+                            "probes=seen", "--param", "window=lost", "--param", "iterations=2",
+                            "-n", "2", "-j", "2", "--seed", "1"});
+  CHECK(missed.exit_code == 0);
+  const auto& m = group(missed.json, "py-script");
+  CHECK(m["probes"]["lost"]["trials_hit"] == 0);
+  CHECK(m["probes"]["lost"]["window"] == true);
+  CHECK(m["probes"]["seen"]["trials_hit"] == 2);
+  CHECK(m["window_not_reached"] == true);
+  Run hit =
+      run_gilrace({"run", "py-script", "--param", "script=" + script, "--param", "window=seen",
+                   "--param", "iterations=2", "-n", "2", "-j", "2", "--seed", "1"});
+  CHECK(hit.exit_code == 0);
+  CHECK(group(hit.json, "py-script")["window_not_reached"] == false);
+
+  Run bad = run_gilrace(
+      {"run", "py-script", "--param", "script=" + script, "--param", "window=a,,b"}, false);
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--param window= takes probe names") != std::string::npos);
 }
 
 TEST_CASE("py-script: an exception in worker() is an error carrying the Python traceback") {

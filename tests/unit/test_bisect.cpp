@@ -135,6 +135,17 @@ TEST_CASE("tally splits failures by the target and --other") {
   CHECK(b.other == 0);
 }
 
+TEST_CASE("tally: the window is missed when declared window probes never fired") {
+  TargetMatcher m;
+  GroupStats g = group_with(10, 0, 0);
+  CHECK_FALSE(tally(g, m, OtherPolicy::skip).window_missed);  // no window probe declared
+  g.probes["other"] = {.total = 5, .trials_hit = 5};
+  g.probes["window"] = {.window = true};
+  CHECK(tally(g, m, OtherPolicy::skip).window_missed);
+  g.probes["window"].trials_hit = 1;
+  CHECK_FALSE(tally(g, m, OtherPolicy::skip).window_missed);
+}
+
 TEST_CASE("verdicts") {
   auto t = [](std::uint64_t passes, std::uint64_t target, std::uint64_t other,
               std::uint64_t skipped = 0) {
@@ -183,6 +194,24 @@ TEST_CASE("verdicts") {
     Verdict short_run = decide_verdict(t(5, 0, 0), 13, 0.99, OtherPolicy::skip);
     CHECK(short_run.exit_code == 125);
     CHECK(short_run.reason == "too_few_trials");
+  }
+  SECTION("clean trials none of which reached the window are never good") {
+    BisectTally missed = t(13, 0, 0);
+    missed.window_missed = true;
+    Verdict v = decide_verdict(missed, 13, 0.99, OtherPolicy::skip);
+    CHECK(v.kind == Verdict::Kind::skip);
+    CHECK(v.exit_code == 125);
+    CHECK(v.line() ==
+          "gilrace-verdict: skip needed=13 trials=13 failures=0 other=0 "
+          "reason=window_not_reached confidence=0.99");
+    CHECK(v.to_json()["reason"] == "window_not_reached");
+    // A target failure is still bad; too few trials is still the first reason to give.
+    BisectTally bad = t(3, 1, 0);
+    bad.window_missed = true;
+    CHECK(decide_verdict(bad, 13, 0.99, OtherPolicy::skip).exit_code == 1);
+    BisectTally few = t(5, 0, 0);
+    few.window_missed = true;
+    CHECK(decide_verdict(few, 13, 0.99, OtherPolicy::skip).reason == "too_few_trials");
   }
 }
 

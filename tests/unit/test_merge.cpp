@@ -364,3 +364,71 @@ TEST_CASE("the HTML page is self-contained and escapes what it shows") {
   CHECK(parse_iso8601("2026-11-21T02:17:00Z") - parse_iso8601("2026-11-20T02:17:00Z") == 86400);
   CHECK(parse_iso8601("yesterday") == -1);
 }
+
+TEST_CASE("declared probes merge, also with reports from before declarations") {
+  json declared = a_group("s", 100, 0);
+  declared["probes"] = {
+      {"reached", {{"total", 0}, {"trials_hit", 0}, {"window", true}, {"meaning", "the window"}}},
+      {"ran", {{"total", 100}, {"trials_hit", 100}, {"window", false}, {"meaning", "ran"}}}};
+  declared["window_not_reached"] = true;
+  json old = a_group("s", 100, 0);  // no meaning, no window flag, no window_not_reached
+  old["probes"] = {{"reached", {{"total", 0}, {"trials_hit", 0}}}};
+
+  for (bool old_first : {false, true}) {
+    INFO("old report first: " << old_first);
+    std::vector<LoadedReport> in = {loaded(a_report(0, 2, {declared}), "new.json"),
+                                    loaded(a_report(1, 2, {old}), "old.json")};
+    if (old_first) std::swap(in[0], in[1]);
+    Merged m = merge_reports(in, {});
+    const GroupStats& g = only_group(m, "s");
+    CHECK(g.probes.at("reached").window);
+    CHECK(g.probes.at("reached").meaning == "the window");
+    CHECK(g.probes.at("reached").trials_hit == 0);
+    CHECK(g.probes.at("ran").trials_hit == 100);
+    CHECK(g.window_not_reached());
+    json out = report_json(m.report, 0);
+    CHECK(out["groups"][0]["window_not_reached"] == true);
+    CHECK(out["groups"][0]["probes"]["reached"]["total"] == 0);
+    CHECK(out["groups"][0]["probes"]["reached"]["window"] == true);
+    std::string h = html_report({m.report}, {});
+    CHECK(h.find("data-window-not-reached=\"true\"") != std::string::npos);
+    CHECK(h.find("probe reached (window): hit in 0/200 trials (0 hits)") != std::string::npos);
+    CHECK(h.find("window_not_reached: no trial hit its window probe (reached): 200 clean trials "
+                 "prove nothing") != std::string::npos);
+  }
+
+  // Reports from before declarations alone say nothing about a window.
+  Merged olds = merge_reports(
+      {loaded(a_report(0, 2, {old}), "a.json"), loaded(a_report(1, 2, {old}), "b.json")}, {});
+  CHECK_FALSE(only_group(olds, "s").window_not_reached());
+  CHECK(report_json(olds.report, 0)["groups"][0]["window_not_reached"] == false);
+
+  // One shard reached the window: the merge did.
+  json reached = declared;
+  reached["probes"]["reached"]["total"] = 5;
+  reached["probes"]["reached"]["trials_hit"] = 3;
+  Merged both = merge_reports(
+      {loaded(a_report(0, 2, {declared}), "a.json"), loaded(a_report(1, 2, {reached}), "b.json")},
+      {});
+  CHECK(only_group(both, "s").probes.at("reached").trials_hit == 3);
+  CHECK_FALSE(only_group(both, "s").window_not_reached());
+
+  // A group with failures is judged by them, never window_not_reached.
+  json failing = a_group("s", 100, 2, {sig("crash", "SIGSEGV in f", 2, 5)});
+  failing["probes"] = declared["probes"];
+  CHECK_FALSE(GroupStats::from_json(failing).window_not_reached());
+}
+
+TEST_CASE("window_not_reached: only for a clean group that ran trials and declares a window") {
+  GroupStats g;
+  g.probes["w"] = {.meaning = "the window", .window = true};
+  g.skip_reason = "needs a free-threaded build";
+  CHECK_FALSE(g.window_not_reached());  // skipped: no trial ran
+  g.skip_reason.clear();
+  g.trials = 3;
+  CHECK(g.window_not_reached());
+  CHECK(g.window_not_reached_text() ==
+        "no trial hit its window probe (w): 3 clean trials prove nothing");
+  g.probes["w"].window = false;
+  CHECK_FALSE(g.window_not_reached());  // no window probe declared
+}
