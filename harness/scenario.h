@@ -46,9 +46,9 @@ struct ParamSpec {
 // facts come from running the variant on real builds of each version and flavour
 // (README, "Support table"), not from release notes.
 struct KnownFailure {
-  std::string issue;    // the upstream issue that explains it: "python/cpython#124619"
-  unsigned since = 0;   // first PY_VERSION_HEX with the failure (0: every earlier version)
-  unsigned fixed = 0;   // first PY_VERSION_HEX without it (0: still open upstream)
+  std::string issue;   // the upstream issue that explains it: "python/cpython#124619"
+  unsigned since = 0;  // first PY_VERSION_HEX with the failure (0: every earlier version)
+  unsigned fixed = 0;  // first PY_VERSION_HEX without it (0: still open upstream)
   GilMode builds = GilMode::any;  // GIL builds, free-threaded builds, or both
   bool debug_only = false;        // an assertion of CPython's own --with-pydebug builds
 };

@@ -74,6 +74,11 @@
 namespace gilrace {
 namespace {
 
+// Both bugs were fixed on the 3.13 and 3.14 branches (commits a4ea80d and dc3e963 for
+// #132713 in 3.14.0b1, 3de0f55 and 341b86e in 3.13.4; #135878 in 3.14.0b4 and 3.13.6);
+// the scenario applies to free-threaded builds only, so the ranges say that too.
+constexpr GilMode kFreeThreaded = GilMode::free_threaded_only;
+
 // The big union, fresh copies of it, and the containers. Members as in the
 // upstream reproducer (int, the builtin types, then "a few hundred classes"),
 // plus every static type outside builtins: those are the members whose
@@ -226,10 +231,16 @@ class ListUnionRepr : public Scenario {
         .variants = {{"list",
                       "repr(list) while writers pop()/clear()/refill the list; the list's "
                       "critical section is suspended while the reader is held up (detached or "
-                      "parked) inside union_repr (#132713, fixed in 3.13.4)"},
+                      "parked) inside union_repr (#132713, fixed in 3.13.4 and 3.14.0b1)",
+                      false,
+                      {{"python/cpython#132713", 0x030D0000, 0x030D04F0, kFreeThreaded},
+                       {"python/cpython#132713", 0x030E0000, 0x030E00B1, kFreeThreaded}}},
                      {"namespace",
                       "repr(types.SimpleNamespace) whose attributes are unions while writers "
-                      "replace them (#135878, fixed in 3.13.6)"}},
+                      "replace them (#135878, fixed in 3.13.6 and 3.14.0b4)",
+                      false,
+                      {{"python/cpython#135878", 0x030D0000, 0x030D06F0, kFreeThreaded},
+                       {"python/cpython#135878", 0x030E0000, 0x030E00B4, kFreeThreaded}}}},
         .params = {{"seconds", "2", "how long each trial runs (stops earlier only by crashing)"},
                    {"classes", "300",
                     "heap classes in the union, after int and the builtin and "

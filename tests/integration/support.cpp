@@ -111,6 +111,18 @@ unsigned hexversion() {
   return build().value("hexversion", 0u);
 }
 
+std::string expected_failure(const std::string& scenario, const std::string& variant) {
+  static const nlohmann::json listing = [] {
+    Run r = run_gilrace({"list", "--json"}, false);
+    return nlohmann::json::parse(r.out);
+  }();
+  for (const auto& s : listing)
+    if (s.at("name") == scenario)
+      for (const auto& v : s.at("variants"))
+        if (v.at("name") == variant) return v.at("expected_to_fail").get<std::string>();
+  throw std::runtime_error("gilrace list has no " + scenario + "/" + variant);
+}
+
 const nlohmann::json& group(const nlohmann::json& summary, const std::string& scenario,
                             const std::string& variant) {
   for (const auto& g : summary.at("groups"))

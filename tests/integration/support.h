@@ -39,6 +39,9 @@ const nlohmann::json& build();
 bool free_threaded();
 bool debug_build();  // Py_DEBUG
 unsigned hexversion();
+// What `gilrace list --json` expects of scenario/variant on this build: "" when it should
+// pass, else why it fails (naive, or a known CPython bug of this version and flavour).
+std::string expected_failure(const std::string& scenario, const std::string& variant);
 
 // A fresh empty folder under the build tree.
 std::string temp_dir(const std::string& hint);

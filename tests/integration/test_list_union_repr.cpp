@@ -28,14 +28,10 @@ bool revert_patched() {
   return false;
 }
 
-// Whether the bug of this variant is in the embedded CPython.
-// list: python/cpython#132713, fixed in 3.13.4 and 3.14.0b1.
-// namespace: python/cpython#135878, fixed in 3.13.6 and 3.14.0b4.
+// Whether the bug of this variant is in the embedded CPython: our revert patch, or a
+// version `gilrace list` knows has it (python/cpython#132713, #135878).
 bool has_bug(const std::string& variant) {
-  if (revert_patched()) return true;
-  unsigned v = hexversion();
-  if (variant == "list") return v < 0x030D04F0u || (v >= 0x030E0000u && v < 0x030E00B1u);
-  return v < 0x030D06F0u || (v >= 0x030E0000u && v < 0x030E00B4u);
+  return revert_patched() || !expected_failure("list-union-repr", variant).empty();
 }
 
 std::uint64_t probe_trials(const nlohmann::json& g, const std::string& name) {
