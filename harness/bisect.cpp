@@ -36,12 +36,6 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
   return out;
 }
 
-bool is_signature_id(std::string_view s) {
-  return s.size() == 8 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-         });
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- arithmetic
@@ -88,66 +82,6 @@ std::string_view other_policy_name(OtherPolicy p) {
       break;
   }
   return "skip";
-}
-
-TargetMatcher::TargetMatcher(const std::vector<std::string>& patterns) {
-  for (const auto& text : patterns) {
-    if (text.empty()) throw UsageError("--match needs a value");
-    if (auto o = outcome_from_name(text)) {
-      if (!is_failure(*o))
-        throw UsageError(fmt::format("--match {}: that outcome is not a failure", text));
-      patterns_.push_back({Kind::outcome, text, {}});
-    } else if (is_signature_id(text)) {
-      std::string id = text;
-      std::transform(id.begin(), id.end(), id.begin(), [](char c) {
-        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      });
-      patterns_.push_back({Kind::id, id, {}});
-    } else {
-      try {
-        patterns_.push_back({Kind::regex, text, std::regex(text, std::regex::ECMAScript)});
-      } catch (const std::regex_error& e) {
-        throw UsageError(fmt::format(
-            "--match '{}' is not an outcome name, a signature id or a regular expression: {}", text,
-            e.what()));
-      }
-    }
-  }
-}
-
-bool TargetMatcher::is_target(std::string_view outcome, std::string_view signature) const {
-  auto o = outcome_from_name(outcome);
-  if (!o || !is_failure(*o)) return false;
-  if (patterns_.empty()) return *o != Outcome::error;
-  for (const auto& p : patterns_) {
-    switch (p.kind) {
-      case Kind::outcome:
-        if (p.text == outcome) return true;
-        break;
-      case Kind::id:
-        if (signature_id(outcome, signature) == p.text) return true;
-        break;
-      case Kind::regex:
-        if (std::regex_search(signature.begin(), signature.end(), p.re)) return true;
-        break;
-    }
-  }
-  return false;
-}
-
-bool TargetMatcher::is_target(const TrialResult& t) const {
-  return is_target(outcome_name(t.outcome), t.signature);
-}
-
-std::string TargetMatcher::describe() const {
-  if (patterns_.empty()) return "every failure but error";
-  std::vector<std::string> parts;
-  for (const auto& p : patterns_) {
-    if (p.kind == Kind::outcome) parts.push_back(p.text);
-    if (p.kind == Kind::id) parts.push_back("signature " + p.text);
-    if (p.kind == Kind::regex) parts.push_back("/" + p.text + "/");
-  }
-  return join(parts, " or ");
 }
 
 // ---------------------------------------------------------------- verdict
@@ -324,9 +258,6 @@ void add_bisect_options(CLI::App* run, BisectArgs& a) {
                   "With --bisect: the fraction of trials that fail on a bad build");
   run->add_option("--rate-file", a.rate_file,
                   "With --bisect: read that rate from this file (written by --calibrate)");
-  run->add_option("--match", a.match,
-                  "With --bisect: the target failure: an outcome, a signature id or a regex on "
-                  "the signature (repeatable)");
   run->add_option("--other", a.other,
                   "With --bisect: other failures count as skip (default), good or bad");
 }
@@ -337,7 +268,6 @@ BisectPlan plan_bisect(const BisectArgs& a, const BisectShape& s) {
     const char* lone = a.calibrate            ? "--calibrate"
                        : !a.rate.empty()      ? "--rate"
                        : !a.rate_file.empty() ? "--rate-file"
-                       : !a.match.empty()     ? "--match"
                        : a.other != "skip"    ? "--other"
                                               : nullptr;
     if (lone) throw UsageError(fmt::format("{} needs --bisect", lone));
@@ -354,8 +284,8 @@ BisectPlan plan_bisect(const BisectArgs& a, const BisectShape& s) {
   p.on_ = true;
   p.calibrate_ = a.calibrate;
   p.other_ = parse_other_policy(a.other);
-  p.matcher_ = TargetMatcher(a.match);
-  p.match_text_ = join(a.match, " ");
+  p.matcher_ = TargetMatcher(s.match);
+  p.match_text_ = join(s.match, " ");
   const ScenarioInfo& info = s.scenarios.front()->info;
   p.scenario_ = info.name;
   p.variant_ = s.variant.empty() ? info.variants.front().name : s.variant;

@@ -13,9 +13,8 @@
 //                    --other skip, trials the scenario skipped, a --duration cut),
 //                    or N clean trials none of which hit a window probe the
 //                    scenario declares (window_not_reached: they prove nothing).
-// The target is what --match names (an outcome name, a signature id, or a
-// regular expression searched in the signature; by default every failure but
-// `error`). Other failures are reported and count as --other says: skip (the
+// The target is what --match names (harness/target.h; by default every failure
+// but `error` and `timeout`). Other failures are reported and count as --other says: skip (the
 // default: the trial is not a clean trial), good (it is), or bad (it is a target).
 #pragma once
 
@@ -24,12 +23,12 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "harness/aggregate.h"
+#include "harness/target.h"
 #include "harness/trial.h"
 
 namespace gilrace {
@@ -54,28 +53,6 @@ double calibrated_rate(std::uint64_t failures, std::uint64_t trials, double conf
 enum class OtherPolicy { skip, good, bad };
 OtherPolicy parse_other_policy(std::string_view text);  // throws UsageError
 std::string_view other_policy_name(OtherPolicy p);
-
-class TargetMatcher {
- public:
-  // Each pattern is an outcome name (crash, deadlock, ...), a signature id
-  // (8 hex digits, as in the summary), or else an ECMAScript regular
-  // expression searched in the signature; a failure matching any is a target.
-  // No pattern: every failure but `error` (the scenario's own failure).
-  explicit TargetMatcher(const std::vector<std::string>& patterns = {});  // throws UsageError
-  // Only failures are targets; `outcome` is an outcome name.
-  bool is_target(std::string_view outcome, std::string_view signature) const;
-  bool is_target(const TrialResult& t) const;
-  std::string describe() const;  // "crash or /PyGILState_Ensure/"
-
- private:
-  enum class Kind { outcome, id, regex };
-  struct Pattern {
-    Kind kind;
-    std::string text;
-    std::regex re;
-  };
-  std::vector<Pattern> patterns_;
-};
 
 // ---------------------------------------------------------------- verdict
 
@@ -143,7 +120,6 @@ struct BisectArgs {
   bool calibrate = false;
   std::string rate;
   std::string rate_file;
-  std::vector<std::string> match;
   std::string other = "skip";
 };
 void add_bisect_options(CLI::App* run, BisectArgs& a);
@@ -154,7 +130,8 @@ struct BisectShape {
   bool all = false;
   std::string variant;  // as given
   std::map<std::string, std::string> params;
-  std::uint64_t repeat = 0;  // -n as given, 0 when not given
+  std::vector<std::string> match;  // --match, shared with --expect fail
+  std::uint64_t repeat = 0;        // -n as given, 0 when not given
   double duration = 0;
   double confidence = 0.99;
   std::uint64_t stop_after = 0;  // --stop-after as given, 0 when not given

@@ -9,6 +9,7 @@
 #include "harness/bisect.h"
 #include "harness/cli.h"
 #include "harness/commands.h"
+#include "harness/expect.h"
 #include "harness/parse.h"
 #include "harness/report.h"
 #include "harness/sanitizer.h"
@@ -26,6 +27,7 @@ struct RunArgs {
   bool all = false;
   std::string repeat, duration, jobs, timeout = "60s", stall = "10s", seed, threads, variant;
   std::vector<std::string> params;
+  std::vector<std::string> match;  // the target of --bisect and --expect fail (harness/target.h)
   std::string stop_after, expect = "pass", json, events, junit, artifacts, artifacts_cap = "3",
                           shard, confidence;  // confidence: 0.95, or 0.99 with --bisect
   bool no_native_stacks = false, allow_mixed = false;
@@ -93,6 +95,9 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   if (a.expect != "pass" && a.expect != "fail")
     throw UsageError(fmt::format("--expect must be pass or fail, got '{}'", a.expect));
   meta.expect = a.expect;
+  if (!a.match.empty() && !a.bisect.on && a.expect != "fail")
+    throw UsageError("--match needs --bisect or --expect fail");
+  const TargetMatcher target(a.expect == "fail" ? a.match : std::vector<std::string>{});
   meta.confidence = parse_fraction(
       a.confidence.empty() ? (a.bisect.on ? "0.99" : "0.95") : a.confidence, "--confidence");
   meta.require_window = a.require_window;
@@ -134,6 +139,7 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
                                              .all = a.all,
                                              .variant = a.variant,
                                              .params = given,
+                                             .match = a.match,
                                              .repeat = a.repeat.empty() ? 0 : meta.repeat,
                                              .duration = meta.duration,
                                              .confidence = meta.confidence,
@@ -201,6 +207,8 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
     o.tsan_options = tsan_setup->options();
     o.tsan_log_root = tsan_setup->log_root();
   }
+  if (a.expect == "fail")  // --stop-after counts the failures that reproduce
+    o.counts_as_failure = [&target](const TrialResult& t) { return target.is_target(t); };
   bisect.configure(o);  // --bisect: stop at the first target failure
   o.gdb_python_helper = gdb_python_helper(report.build);
 
@@ -209,7 +217,7 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
     try {
       events = EventsWriter(a.events);
     } catch (const std::runtime_error& e) {
-      throw UsageError(e.what());
+      throw UsageError(fmt::format("--events: {}", e.what()));
     }
   }
   std::string artifacts_root = a.artifacts;
@@ -243,14 +251,18 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
     report.baseline = apply_baseline(known, groups);
   }
 
+  // Without --expect fail every failure exits 1, `error` and `timeout` included: a scenario
+  // that cannot set up, or a trial stuck at the hard limit, must not pass CI as a clean run.
   bool any_failed = report.aggregate.new_failures() > 0;  // all failures without --baseline
-  bool all_reproduced = runnable > 0;
-  for (const auto& g : report.aggregate.groups())
-    if (g.skip_reason.empty() && g.failures == 0) all_reproduced = false;
+  std::vector<const GroupStats*> ran;                     // groups that applied to the build
+  for (const auto& g : o.groups)
+    if (g.skip_reason.empty())
+      ran.push_back(&report.aggregate.group(g.scenario->info.name, g.variant));
+  ExpectFailVerdict expected = judge_expect_fail(ran, target);
   if (report.end.interrupted)
     report.exit_code = kExitInterrupted;
   else if (meta.expect == "fail")
-    report.exit_code = all_reproduced ? kExitOk : kExitFailed;
+    report.exit_code = expected.all_reproduced() ? kExitOk : kExitFailed;
   else
     report.exit_code = any_failed ? kExitFailed : kExitOk;
   for (const auto& g : report.aggregate.groups())
@@ -259,13 +271,14 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   bisect.finish(report);  // --bisect: 0 good, 1 bad, 125 cannot test
 
   events.end(report);
-  if (!a.json.empty())
-    write_file_atomic(a.json, bisect.annotate(summary_json(report)).dump(2) + "\n");
+  if (!a.json.empty()) {
+    nlohmann::json summary = bisect.annotate(summary_json(report));
+    if (meta.expect == "fail") summary["expect_fail"] = expected.to_json();
+    write_file_atomic(a.json, summary.dump(2) + "\n");
+  }
   if (!a.junit.empty()) write_file_atomic(a.junit, junit_xml(report));
   fmt::print("{}", text_summary(report));
-  if (meta.expect == "fail")
-    fmt::print("expected failures: {}\n",
-               all_reproduced ? "every scenario reproduced" : "some scenario did not reproduce");
+  if (meta.expect == "fail") fmt::print("{}", expected.text());
   fmt::print("{}", bisect.text());  // last: its last line is the gilrace-verdict line
   std::fflush(stdout);
   fmt::print(stderr, "{}", window_warnings(report));
@@ -294,7 +307,13 @@ Command add_run_command(CLI::App& app, const std::vector<std::string>& argv) {
   run->add_option("--variant", a->variant, "Variant name, or 'all'");
   run->add_option("--param", a->params, "key=value, repeatable");
   run->add_option("--stop-after", a->stop_after, "Stop launching after K failures");
-  run->add_option("--expect", a->expect, "pass (default) or fail: which result exits 0");
+  run->add_option("--expect", a->expect,
+                  "pass (default) or fail: which result exits 0 (fail: every scenario that applies "
+                  "reproduced the target, see --match)");
+  run->add_option("--match", a->match,
+                  "With --bisect or --expect fail: the failures that count: an outcome, a "
+                  "signature id or a regex on the signature (repeatable; default: every failure "
+                  "but error and timeout)");
   run->add_option("--json", a->json, "Write the JSON summary here");
   run->add_option("--events", a->events, "Write one JSON line per finished trial here");
   run->add_option("--junit", a->junit, "Write JUnit XML here");

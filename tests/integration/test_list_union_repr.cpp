@@ -9,6 +9,7 @@
 
 #include "tests/catch.h"
 #include "tests/integration/support.h"
+#include "tests/skip.h"
 
 using namespace gilrace::test;
 
@@ -55,10 +56,7 @@ std::uint64_t failure_count(const nlohmann::json& g) {
 }  // namespace
 
 TEST_CASE("list-union-repr is refused on a GIL build, with the reason") {
-  if (free_threaded()) {
-    SUCCEED("free-threaded build: the other cases apply");
-    return;
-  }
+  if (free_threaded()) GILRACE_SKIP("a free-threaded build: the scenario applies here");
   Run r = run_gilrace({"run", kScenario, "-n", "1"}, false);
   CHECK(r.exit_code == 2);
   CHECK(count_lines(r.err) == 1);
@@ -85,10 +83,9 @@ TEST_CASE("list-union-repr is refused on a GIL build, with the reason") {
 // in 39/40 list trials and 40/40 namespace trials. 12 trials each: fewer than 6 hits is
 // practically impossible.
 TEST_CASE("list-union-repr passes where the fixes are in, and reaches the window") {
-  if (!free_threaded() || has_bug("list") || has_bug("namespace")) {
-    SUCCEED("not a fixed free-threaded build: see the other cases");
-    return;
-  }
+  if (!free_threaded()) GILRACE_SKIP("a GIL build: the scenario does not apply");
+  if (has_bug("list") || has_bug("namespace"))
+    GILRACE_SKIP("this CPython has the bugs (an old 3.13, or the revert patch)");
   for (const std::string variant : {"list", "namespace"}) {
     INFO("variant " << variant);
     Run r = run_gilrace({"run", kScenario, "--variant", variant, "-n", "12", "-j", "2", "--seed",
@@ -106,10 +103,8 @@ TEST_CASE("list-union-repr passes where the fixes are in, and reaches the window
 // 20/20, after 0.5 s. --stop-after 1 ends the run at the first failure (about 10 trials on
 // average); 150 trials at 6% all pass with probability ~1e-4.
 TEST_CASE("list-union-repr reproduces where the fixes are taken out") {
-  if (!free_threaded() || !revert_patched()) {
-    SUCCEED("no revert patch in this build: see the other cases");
-    return;
-  }
+  if (!free_threaded()) GILRACE_SKIP("a GIL build: the scenario does not apply");
+  if (!revert_patched()) GILRACE_SKIP("built without scripts/patches/revert-gh-132713.patch");
   for (const std::string variant : {"list", "namespace"}) {
     INFO("variant " << variant);
     Run r = run_gilrace({"run", kScenario, "--variant", variant, "-n", "150", "-j", "2",

@@ -71,8 +71,45 @@ TEST_CASE("artifacts hold stderr, stacks and a replay line that reproduces the o
 }
 
 TEST_CASE("--expect fail exits 0 only when everything reproduced") {
-  CHECK(run_gilrace({"run", "selftest-segv", "-n", "2", "--expect", "fail"}).exit_code == 0);
+  Run segv = run_gilrace({"run", "selftest-segv", "-n", "2", "-j", "2", "--expect", "fail"});
+  CHECK(segv.exit_code == 0);
+  CHECK(segv.out.find("  selftest-segv/default: reproduced in 2/2 trials\n") != std::string::npos);
+  CHECK(segv.json["expect_fail"]["all_reproduced"] == true);
+  CHECK(segv.json["expect_fail"]["target"] == "every failure but error and timeout");
   CHECK(run_gilrace({"run", "selftest-pass", "-n", "2", "--expect", "fail"}).exit_code == 1);
+  // One group that does not reproduce is enough to fail the run.
+  Run both = run_gilrace(
+      {"run", "selftest-segv", "selftest-pass", "-n", "2", "-j", "2", "--expect", "fail"});
+  CHECK(both.exit_code == 1);
+  CHECK(both.out.find("  selftest-pass/default: did not reproduce: no failure in 2 trials\n") !=
+        std::string::npos);
+  CHECK(both.out.find("expected failures: some scenario did not reproduce\n") != std::string::npos);
+}
+
+TEST_CASE("--expect fail: error and timeout are not reproductions, --match names what is") {
+  // The scenario's own failure reproduces nothing (without --expect it still exits 1).
+  Run pyexc = run_gilrace({"run", "selftest-pyexc", "-n", "2", "-j", "2", "--expect", "fail"});
+  CHECK(pyexc.exit_code == 1);
+  CHECK(pyexc.out.find("selftest-pyexc/default: did not reproduce: no target failure in 2 "
+                       "trials (2 other: error x2)") != std::string::npos);
+  const auto& why = pyexc.json["expect_fail"]["groups"][0];
+  CHECK(why["reproduced"] == false);
+  CHECK(why["other_failures"] == 2);
+  CHECK(run_gilrace({"run", "selftest-pyexc", "-n", "2"}).exit_code == 1);
+  CHECK(run_gilrace({"run", "selftest-pyexc", "-n", "2", "--expect", "fail", "--match", "error"})
+            .exit_code == 0);
+  // A trial still running at --timeout was slow, not stuck.
+  Run slow = run_gilrace(
+      {"run", "selftest-slow", "-n", "1", "--timeout", "2s", "--stall", "1s", "--expect", "fail"});
+  CHECK(slow.exit_code == 1);
+  CHECK(outcome_count(group(slow.json, "selftest-slow"), "timeout") == 1);
+  // --match narrows the target: a crash is not a deadlock.
+  Run deadlock =
+      run_gilrace({"run", "selftest-segv", "-n", "2", "--expect", "fail", "--match", "deadlock"});
+  CHECK(deadlock.exit_code == 1);
+  CHECK(deadlock.out.find("expected failures (target: deadlock):\n") != std::string::npos);
+  CHECK(run_gilrace({"run", "selftest-segv", "-n", "2", "--expect", "fail", "--match", "SIGSEGV"})
+            .exit_code == 0);
 }
 
 TEST_CASE("--stop-after stops launching") {

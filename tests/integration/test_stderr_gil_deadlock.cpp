@@ -11,6 +11,7 @@
 
 #include "tests/catch.h"
 #include "tests/integration/support.h"
+#include "tests/skip.h"
 
 using namespace gilrace::test;
 
@@ -60,7 +61,7 @@ TEST_CASE("stderr-gil-deadlock fixed passes, with natural timing and lined up") 
   CHECK(probe_trials(gf, "formatting_released_gil") == 10);
 }
 
-TEST_CASE("stderr-gil-deadlock naive deadlocks on GIL builds; the stacks name both waits") {
+TEST_CASE("stderr-gil-deadlock naive deadlocks on GIL builds, and the stacks name both waits") {
   Run r = run_gilrace({"run", kScenario, "--variant", "naive", "--param", "forced=1", "-n", "3",
                        "-j", "2", "--stall", "3s", "--seed", "1"});
   const auto& g = group(r.json, kScenario, "naive");
@@ -76,17 +77,15 @@ TEST_CASE("stderr-gil-deadlock naive deadlocks on GIL builds; the stacks name bo
   CHECK(probe_trials(g, "formatting_with_output_lock_held") == 3);
   CHECK(probe_trials(g, "gil_holder_blocked_on_output_lock") == 3);
   std::string stacks = stacks_of(g);
-  if (contains(stacks, "native stacks: not captured")) {
-    WARN("gdb could not attach here: native stacks not checked");
-    return;
-  }
+  if (contains(stacks, "native stacks: not captured"))
+    GILRACE_SKIP("gdb could not attach here: the native stacks were not checked");
   // One thread waits for the output lock holding the GIL, the other for the GIL holding it.
   CHECK(contains(stacks, "gilrace_stderr_wait_output_lock"));
   CHECK(contains(stacks, "gilrace_stderr_wait_gil_in_display"));
   CHECK(contains(stacks, "PyEval_RestoreThread"));  // exported: named even in a stripped libpython
 }
 
-TEST_CASE("stderr-gil-deadlock stw deadlocks free-threaded; the stacks show stop-the-world") {
+TEST_CASE("stderr-gil-deadlock stw deadlocks free-threaded, and the stacks show stop-the-world") {
   Run r = run_gilrace({"run", kScenario, "--variant", "stw", "--param", "forced=1", "-n", "3", "-j",
                        "2", "--stall", "3s", "--seed", "1"});
   const auto& g = group(r.json, kScenario, "stw");
@@ -101,10 +100,8 @@ TEST_CASE("stderr-gil-deadlock stw deadlocks free-threaded; the stacks show stop
   CHECK(probe_trials(g, "formatting_with_output_lock_held") == 3);
   CHECK(probe_trials(g, "attached_thread_blocked_on_output_lock") == 3);
   std::string stacks = stacks_of(g);
-  if (contains(stacks, "native stacks: not captured")) {
-    WARN("gdb could not attach here: native stacks not checked");
-    return;
-  }
+  if (contains(stacks, "native stacks: not captured"))
+    GILRACE_SKIP("gdb could not attach here: the native stacks were not checked");
   // The holder of the output lock waits in a collection for the world to stop; the other
   // thread, attached, waits for the output lock and never reaches a safe point.
   CHECK(contains(stacks, "gilrace_stderr_collect_holding_output_lock"));
@@ -127,4 +124,40 @@ TEST_CASE("stderr-gil-deadlock stw-fixed passes on every build, natural and line
   CHECK(outcome_count(gf, "pass") == 10);
   // The waiter found the lock held and detached instead of blocking attached.
   CHECK(probe_trials(gf, "attached_thread_blocked_on_output_lock") == 10);
+}
+
+// --expect fail is decided from what ran: the variant that skips itself at run time on this
+// build did not reproduce, whatever was planned.
+namespace {
+
+void expect_fail_both_ways(const std::string& reproduces, const std::string& skips,
+                           const std::string& why) {
+  Run ok = run_gilrace({"run", kScenario, "--variant", reproduces, "--param", "forced=1", "-n", "2",
+                        "-j", "2", "--stall", "3s", "--seed", "1", "--expect", "fail"});
+  CHECK(ok.exit_code == 0);
+  CHECK(outcome_count(group(ok.json, kScenario, reproduces), "deadlock") == 2);
+  CHECK(contains(ok.out, "expected failures: every scenario reproduced"));
+
+  Run skipped = run_gilrace({"run", kScenario, "--variant", skips, "--param", "forced=1", "-n", "2",
+                             "-j", "2", "--seed", "1", "--expect", "fail"});
+  CHECK(skipped.exit_code == 1);
+  CHECK(outcome_count(group(skipped.json, kScenario, skips), "skipped") == 2);
+  CHECK(contains(skipped.out, std::string(kScenario) + "/" + skips +
+                                  ": did not reproduce: skipped at run time: " + skips + " " +
+                                  why));
+  CHECK(contains(skipped.out, "expected failures: some scenario did not reproduce"));
+  CHECK(skipped.json["expect_fail"]["all_reproduced"] == false);
+}
+
+}  // namespace
+
+TEST_CASE("--expect fail on a GIL build: naive reproduces, stw skips itself and did not") {
+  if (!gil_at_runtime()) GILRACE_SKIP("the GIL is off in this build: see the free-threaded case");
+  expect_fail_both_ways("naive", "stw", "needs the GIL off");
+}
+
+TEST_CASE(
+    "--expect fail on a free-threaded build: stw reproduces, naive skips itself and did not") {
+  if (gil_at_runtime()) GILRACE_SKIP("a GIL build: see the GIL case");
+  expect_fail_both_ways("stw", "naive", "needs the GIL");
 }

@@ -2,13 +2,14 @@
 // On a ThreadSanitizer build: reports become outcome sanitizer, one signature per racing
 // pair whatever the trial count, suppressions silence them, the scenarios' fixed variants
 // are clean. On any other build: what applies there (the race control does not apply, the
-// options are still checked) so this file is never empty.
+// options are still checked); the rest is skipped, and says so.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "tests/catch.h"
 #include "tests/integration/support.h"
+#include "tests/skip.h"
 
 using namespace gilrace::test;
 namespace fs = std::filesystem;
@@ -92,7 +93,7 @@ TEST_CASE("suppressions: --suppressions and TSAN_OPTIONS suppressions= both sile
 }
 
 TEST_CASE("--tsan-halt ends a trial at its first report, still outcome sanitizer") {
-  if (!tsan_build()) return;  // nothing to halt
+  if (!tsan_build()) GILRACE_SKIP("not a ThreadSanitizer build: nothing to halt");
   Run r = run_gilrace({"run", "selftest-tsan-race", "-n", "2", "-j", "2", "--tsan-halt"});
   CHECK(r.exit_code == 1);
   const auto& g = group(r.json, "selftest-tsan-race");
@@ -101,7 +102,8 @@ TEST_CASE("--tsan-halt ends a trial at its first report, still outcome sanitizer
 }
 
 TEST_CASE("traceback-code-cache naive: a race reported in the cache's own code") {
-  if (!tsan_build()) return;  // test_traceback_code_cache covers the other builds
+  if (!tsan_build())
+    GILRACE_SKIP("not a ThreadSanitizer build (test_traceback_code_cache covers this one)");
   // Measured on the TSAN free-threaded 3.13.15: 24/24 trials report, each with 10-30 races in
   // the cache; up to 4 trials (stopping at the first report) make a miss vanishingly unlikely.
   Run r = run_gilrace({"run", "traceback-code-cache", "--variant", "naive", "-n", "4", "-j", "2",
@@ -118,7 +120,7 @@ TEST_CASE("traceback-code-cache naive: a race reported in the cache's own code")
 }
 
 TEST_CASE("traceback-code-cache fixed: no report over 50 trials") {
-  if (!tsan_build()) return;
+  if (!tsan_build()) GILRACE_SKIP("not a ThreadSanitizer build: no report to look for");
   Run r = run_gilrace(
       {"run", "traceback-code-cache", "--variant", "fixed", "-n", "50", "-j", "2", "--seed", "1"});
   const auto& g = group(r.json, "traceback-code-cache", "fixed");
@@ -128,7 +130,8 @@ TEST_CASE("traceback-code-cache fixed: no report over 50 trials") {
 }
 
 TEST_CASE("every extension scenario's fixed variant is clean under ThreadSanitizer") {
-  if (!tsan_build()) return;  // each scenario's own test covers the other builds
+  if (!tsan_build())
+    GILRACE_SKIP("not a ThreadSanitizer build (each scenario's own test covers this one)");
   // `run --all` also runs the CPython-bug scenarios' variants; ThreadSanitizer may rightly
   // report CPython's own races there (finalize-ensure during/import: PyThreadState_Clear in
   // Py_FinalizeEx against a thread state PyGILState_Ensure is still binding), so only the
