@@ -9,6 +9,10 @@
 #   4. free-threaded 3.13 with gh-132713's fix taken out: the list-union-repr tests
 #   5. free-threaded 3.13 under ThreadSanitizer (gilrace built with clang
 #      -fsanitize=thread too): the tests labelled tsan. GILRACE_TSAN=0 skips it.
+#   6. each prefix (or interpreter) in GILRACE_EXTRA_PYTHONS="P1 P2 ...": every test,
+#      for builds CI does not make (3.14, 3.15, debug, a bisect step). The tests
+#      take their expectations from the build they run on (`gilrace info`, and
+#      `gilrace list` for the CPython bugs of that version and flavour).
 #
 # Every test case counts once: CTest runs each on its own, and each build-script
 # check is one. A test case that cannot run on a build is skipped (exit 77 and a
@@ -175,6 +179,21 @@ elif tsan=$(cpython --version 3.13 --free-threading --tsan); then
 else
   fail "free-threaded 3.13 + TSAN: CPython did not build"
 fi
+
+for extra in ${GILRACE_EXTRA_PYTHONS:-}; do
+  if [[ ! -e $extra ]]; then
+    fail "GILRACE_EXTRA_PYTHONS: $extra: no such prefix or interpreter"
+    continue
+  fi
+  extra_args=()
+  extra_py=$extra
+  [[ -d $extra ]] && extra_py=$extra/bin/python3
+  # A ThreadSanitizer CPython runs the tests labelled tsan, as stage 5 does.
+  if [[ $("$extra_py" -c 'import sysconfig; print("--with-thread-sanitizer" in (sysconfig.get_config_var("CONFIG_ARGS") or ""))' 2>/dev/null) == True ]]; then
+    extra_args=(-- -L tsan)
+  fi
+  suite "$(basename "$extra")" "$extra" "${extra_args[@]}"
+done
 
 stage "done"
 for s in "${skips[@]}"; do printf 'skipped: %s\n' "$s"; done

@@ -187,12 +187,13 @@ TEST_CASE("finalize-ensure/release-macro: re-attaching with Py_END_ALLOW_THREADS
   CHECK(trials_hit(g, "release_scope_exit_while_finalizing") == n);
 }
 
-TEST_CASE("finalize-ensure/raii-release (naive): terminate where CPython ends the thread") {
+TEST_CASE("finalize-ensure/raii-release: terminate where CPython ends the thread") {
   const int n = 6;
   Run r = run_variant("raii-release", n);
   const auto& g = group(r.json, "finalize-ensure", "raii-release");
   INFO(signatures_text(g));
   CHECK(trials_hit(g, "release_scope_exit_while_finalizing") == n);
+  CHECK(expected("raii-release").empty() == parks_threads());
   if (parks_threads()) {
     // gh-87135: the thread parks inside the destructor, nothing unwinds.
     CHECK(r.exit_code == 0);
