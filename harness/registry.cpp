@@ -95,14 +95,17 @@ bool known_failure_applies(const KnownFailure& f, const BuildInfo& build) {
 }  // namespace
 
 std::string expected_failure_reason(const Variant& v, const BuildInfo& build) {
-  if (v.naive) return "naive: the buggy pattern, expected to fail";
   for (const KnownFailure& f : v.fails_on) {
     if (!known_failure_applies(f, build)) continue;
+    if (v.naive)
+      return fmt::format("naive: the buggy pattern, expected to fail on {} ({})", build.flavour(),
+                         f.issue);
     std::string status = f.fixed ? "fixed in " + version_text(f.fixed) : "open upstream";
     return fmt::format("{}{} ({}): expected to fail on {}", f.issue,
                        f.debug_only ? ", an assertion of CPython's debug builds" : "", status,
                        build.flavour());
   }
+  if (v.naive && v.fails_on.empty()) return "naive: the buggy pattern, expected to fail";
   return "";
 }
 

@@ -56,11 +56,14 @@ struct KnownFailure {
 struct Variant {
   std::string name;
   std::string help;
-  // The buggy pattern, shown on purpose: expected to fail, so left out of
-  // `run --all` unless `--variant all` asks for it.
+  // The buggy pattern, shown on purpose: expected to fail (where fails_on says, when
+  // it says anything), and always left out of `run --all` unless `--variant all`
+  // asks for it.
   bool naive = false;
   // Builds that fail here by a CPython bug: `run --all` leaves the variant out on
-  // them, as it does naive ones (name it to run it), and `list` names the issue.
+  // them (name it to run it), and `list` names the issue. For a naive variant: the
+  // only builds its pattern breaks on (traceback-code-cache's, without the GIL), with
+  // the extension's issue.
   std::vector<KnownFailure> fails_on;
 };
 

@@ -8,7 +8,8 @@
 # seconds to the first failure are its own. One markdown row per variant:
 #   scenario/variant | result on this build | what `gilrace list` expects here | agrees
 # where a result is "fails F/N (rate), first after S s, top signature", "passes 0/N",
-# "asserts F/N ..." (CPython's own assertion, debug builds) or "skipped: why".
+# "asserts F/N ..." (CPython's own assertion, debug builds), "skipped: why" (the
+# variant skipped itself at run time) or "does not apply: why".
 # Controls and py-script (it needs a script) are left out.
 #
 # Exit: 0 every row agrees with the expectation; 1 a row does not (a variant
@@ -51,14 +52,18 @@ for s in scenarios:
     if s["control"] or s["name"] == "py-script" or (only and s["name"] not in only):
         continue
     for v in s["variants"]:
-        print(f"{s['name']}\t{v['name']}")
+        print(f"{s['name']}\t{v['name']}\t{'' if s['applies'] else s['reason']}")
 EOF
 
 build=$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["version"], ("free-threaded" if d["free_threaded"] else "GIL") + (" debug" if d["debug"] else ""))' "$tmp/info.json")
 echo "| scenario/variant | $build, -n $trials | expected by gilrace list | agrees |"
 echo "| --- | --- | --- | --- |"
 disagree=0
-while IFS=$'\t' read -r scenario variant; do
+while IFS=$'\t' read -r scenario variant not_applicable; do
+  if [[ -n $not_applicable ]]; then
+    echo "| $scenario/$variant | does not apply: $not_applicable | | yes |"
+    continue
+  fi
   set +e
   "$gilrace" run "$scenario" --variant "$variant" -n "$trials" -j 2 --json "$tmp/run.json" >/dev/null 2>"$tmp/stderr"
   rc=$?

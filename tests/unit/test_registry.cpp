@@ -42,6 +42,11 @@ TEST_CASE("expected failures: naive, known failures by version range and flavour
   CHECK(expected_failure_reason(ft, build(0x030F00C1, false, true)).find("(open upstream)") !=
         std::string::npos);
 
+  // A naive pattern that breaks only without the GIL.
+  Variant ft_naive{"naive", "", true, {{"cython/cython#6663", 0, 0, GilMode::free_threaded_only}}};
+  CHECK(expected_failure_reason(ft_naive, build(0x030D0FF0, false, true)).find("naive") == 0);
+  CHECK(expected_failure_reason(ft_naive, build(0x030D0FF0, false, false)).empty());
+
   // A debug-build assertion: release builds of the same version pass.
   Variant during{"during", "", false, {{"python/cpython#131012", 0, 0, GilMode::any, true}}};
   CHECK(expected_failure_reason(during, build(0x030D0FF0, false)).empty());
