@@ -7,7 +7,8 @@
 # Each variant runs alone (`gilrace run S --variant V -n N -j 2 --json`), so its
 # seconds to the first failure are its own. One markdown row per variant:
 #   scenario/variant | result on this build | what `gilrace list` expects here | agrees
-# where a result is "fails F/N (rate), first after S s, top signature", "passes 0/N",
+# where a result is "fails F/N (rate), first after S s, top signature", "passes 0/N"
+# (marked when no trial reached the window, which proves nothing),
 # "asserts F/N ..." (CPython's own assertion, debug builds), "skipped: why" (the
 # variant skipped itself at run time) or "does not apply: why".
 # Controls and py-script (it needs a script) are left out.
@@ -87,6 +88,8 @@ if g.get("skip_reason"):
     result, agrees = f"skipped: {g['skip_reason']}", "yes"
 elif g["failures"] == 0:
     result = f"passes 0/{g['trials']}"
+    if g.get("window_not_reached"):
+        result += " (window not reached: proves nothing)"
     agrees = "no" if why else "yes"
 else:
     top = max(g["signatures"], key=lambda s: s["count"]) if g["signatures"] else None
