@@ -273,7 +273,10 @@ void install_crash_handler(int fd) {
   // instead of meeting a blocked signal, which the kernel answers with a silent kill.
   // SA_ONSTACK: a stack overflow leaves no room on the thread's own stack.
   sa.sa_flags = SA_NODEFER | SA_ONSTACK;
-  sigemptyset(&sa.sa_mask);
+  // Every other signal waits until the dump is written (a stall capture's SIGUSR1
+  // would mix faulthandler's lines into it); the fatal ones stay deliverable.
+  sigfillset(&sa.sa_mask);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigdelset(&sa.sa_mask, sig);
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigaction(sig, &sa, nullptr);
 }
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <memory>
 #include <new>
 
@@ -101,7 +102,12 @@ extern "C" int pthread_create(pthread_t* __restrict thread, const pthread_attr_t
                               void* (*start)(void*), void* __restrict arg) noexcept {
   using Create = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
   static const auto real = reinterpret_cast<Create>(dlsym(RTLD_NEXT, "pthread_create"));
-  if (!real) return EAGAIN;
+  if (!real) {
+    // Without libc's own pthread_create no thread can start: say so, once and loudly.
+    static const char msg[] = "gilrace: error: dlsym(RTLD_NEXT, \"pthread_create\") failed\n";
+    [[maybe_unused]] auto n = write(STDERR_FILENO, msg, sizeof msg - 1);
+    abort();
+  }
   std::unique_ptr<ThreadStart> boot;
   try {
     boot = std::make_unique<ThreadStart>(ThreadStart{start, arg});

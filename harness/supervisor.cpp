@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -448,6 +449,7 @@ class Supervisor {
     for (const auto& r : running_) {
       if (r->exited) return 5;                      // draining
       if (r->capture) wait = std::min(wait, 0.02);  // is it done?
+      if (r->stalled || r->timed_out) continue;     // its deadlines have passed, on purpose
       wait = std::min(wait, o_.timeout - seconds_between(r->start, now));
       wait = std::min(wait, o_.stall - seconds_between(r->last_progress, now));
     }
@@ -512,15 +514,22 @@ class Supervisor {
       return;
     }
     auto c = std::make_unique<Capture>();
-    c->thread = std::jthread([c = c.get(), pid = r.pid, python = r.python_stacks_asked,
-                              native = o_.native_stacks, helper = o_.gdb_python_helper] {
-      if (python) {
-        kill(pid, SIGUSR1);
-        std::this_thread::sleep_for(std::chrono::milliseconds(150));
-      }
-      if (native) c->gdb = gdb_stacks(pid, helper);
-      c->done.store(true, std::memory_order_release);
-    });
+    try {
+      c->thread = std::jthread([c = c.get(), pid = r.pid, python = r.python_stacks_asked,
+                                native = o_.native_stacks, helper = o_.gdb_python_helper] {
+        if (python) {
+          kill(pid, SIGUSR1);
+          std::this_thread::sleep_for(std::chrono::milliseconds(150));
+        }
+        if (native) c->gdb = gdb_stacks(pid, helper);
+        c->done.store(true, std::memory_order_release);
+      });
+    } catch (const std::system_error&) {
+      // No thread to be had (a trial used up the process limit): the deadlock is
+      // still reported, without stacks, and the group never outlives the run.
+      killpg(r.pid, SIGKILL);
+      return;
+    }
     r.capture = std::move(c);
   }
 
@@ -596,9 +605,11 @@ class Supervisor {
   void interrupt() {
     if (end_.interrupted) return;
     end_.interrupted = true;
+    // Every group first, so that no trial waits for another's stack capture to end.
+    for (auto& r : running_)
+      if (!r->exited) killpg(r->pid, SIGKILL);
     for (auto& r : running_) {
       if (!r->exited) {
-        killpg(r->pid, SIGKILL);
         r->capture.reset();  // gdb ends with the trial; joined before its pid can be reused
         while (waitpid(r->pid, nullptr, 0) < 0 && errno == EINTR) {
         }
