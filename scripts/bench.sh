@@ -45,7 +45,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ ${#sections[@]} -gt 0 ]] || sections=(engine)
 
-gilrace_ensure_packages "${GILRACE_DEPS[@]}"
+gilrace_ensure_packages "${GILRACE_TEST_DEPS[@]}"
 gilrace=$("$ROOT/scripts/build-harness.sh" --python "$python" "${build_dir[@]}" | tail -n 1)
 [[ -d $python ]] && python="$python/bin/python3"
 tmp=$(mktemp -d)

@@ -150,7 +150,7 @@ build_script_checks() {
 }
 
 stage "dependencies"
-gilrace_ensure_packages "${GILRACE_DEPS[@]}"
+gilrace_ensure_packages "${GILRACE_TEST_DEPS[@]}"
 
 suite "system python3" /usr/bin/python3
 

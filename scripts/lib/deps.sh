@@ -1,12 +1,13 @@
 # Installs, with apt, the Debian packages gilrace needs to build, test and run,
 # when they are missing. Sourced by run.sh and test.sh; safe to run again.
 
+# What building and running gilrace needs (scripts/run.sh, support-table.sh, users' CI).
 GILRACE_DEPS=(cmake ninja-build g++ pkg-config libcli11-dev libfmt-dev catch2 nlohmann-json3-dev
-  python3-dev gdb hyperfine ccache)
-# `gilrace replay --rr` (it says so where the machine has no performance counters).
-GILRACE_DEPS+=(rr)
-# The nightly tests: headless Chromium renders the HTML report, PyYAML checks ci/'s YAML.
-GILRACE_DEPS+=(chromium python3-yaml)
+  python3-dev gdb ccache)
+# What only the tests and benchmarks need (scripts/test.sh, bench.sh): `gilrace replay --rr`
+# (it says so where the machine has no performance counters), headless Chromium to render
+# the HTML report and PyYAML to check ci/'s YAML in the nightly tests, hyperfine for bench.sh.
+GILRACE_TEST_DEPS=("${GILRACE_DEPS[@]}" rr chromium python3-yaml hyperfine)
 
 gilrace_missing_packages() {
   local p missing=()
