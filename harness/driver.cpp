@@ -67,14 +67,6 @@ std::string_view status_name(Result::Status s) {
 
 }  // namespace
 
-std::map<std::string, std::string> merged_params(const ScenarioInfo& info,
-                                                 const std::map<std::string, std::string>& given) {
-  std::map<std::string, std::string> out;
-  for (const ParamSpec& p : info.params) out[p.name] = p.default_value;
-  for (const auto& [k, v] : given) out[k] = v;
-  return out;
-}
-
 int run_trial(const RegisteredScenario& sc, const TrialSpec& spec, int message_fd, int stacks_fd) {
   if (message_fd >= 0) {
     // A supervisor killed with SIGKILL cannot clean up: take the trial down with it.

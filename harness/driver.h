@@ -17,10 +17,6 @@ constexpr int kExitPass = 0;
 constexpr int kExitError = 3;
 constexpr int kExitSkipped = 4;
 
-// Merges the scenario's declared defaults with the user's params.
-std::map<std::string, std::string> merged_params(const ScenarioInfo& info,
-                                                 const std::map<std::string, std::string>& given);
-
 // Runs one trial in this process and returns its exit code. message_fd < 0
 // means the foreground (replay): the result is printed instead of sent.
 int run_trial(const RegisteredScenario& scenario, const TrialSpec& spec, int message_fd,

@@ -49,15 +49,19 @@ const RegisteredScenario* find_scenario(std::string_view name) {
   return nullptr;
 }
 
+std::map<std::string, std::string> merged_params(const ScenarioInfo& info,
+                                                 const std::map<std::string, std::string>& given) {
+  std::map<std::string, std::string> out;
+  for (const ParamSpec& p : info.params) out[p.name] = p.default_value;
+  for (const auto& [k, v] : given) out[k] = v;
+  return out;
+}
+
 std::vector<ProbeSpec> declared_probes(const ScenarioInfo& info, std::string_view variant,
                                        const std::map<std::string, std::string>& params) {
   std::vector<ProbeSpec> out = info.probes;
-  if (info.param_probes) {
-    std::map<std::string, std::string> merged;
-    for (const ParamSpec& p : info.params) merged[p.name] = p.default_value;
-    for (const auto& [k, v] : params) merged[k] = v;
-    for (ProbeSpec& p : info.param_probes(merged)) out.push_back(std::move(p));
-  }
+  if (info.param_probes)
+    for (ProbeSpec& p : info.param_probes(merged_params(info, params))) out.push_back(std::move(p));
   for (ProbeSpec& p : out) {
     if (p.window && !p.window_in.empty())
       p.window = std::find(p.window_in.begin(), p.window_in.end(), variant) != p.window_in.end();

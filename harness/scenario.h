@@ -104,6 +104,10 @@ struct ScenarioInfo {
 // "3.14", "3.13.8", "3.15.0a1", "3.14.0rc2": a PY_VERSION_HEX as people write it.
 std::string version_text(unsigned hex);
 
+// The scenario's declared parameter defaults, overridden by the user's `given`.
+std::map<std::string, std::string> merged_params(const ScenarioInfo& info,
+                                                 const std::map<std::string, std::string>& given);
+
 // The probes a group of `variant` run with `params` reports, in declaration order, each
 // `window` resolved for that variant (window_in then empty).
 std::vector<ProbeSpec> declared_probes(const ScenarioInfo& info, std::string_view variant,
