@@ -43,8 +43,8 @@
 #include <string>
 #include <thread>
 
-#include "harness/py.h"
-#include "harness/scenario.h"
+#include "gilrace/py.h"
+#include "gilrace/scenario.h"
 
 #define GILRACE_KEEP_FRAME() asm volatile("" ::: "memory")
 

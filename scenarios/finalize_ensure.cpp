@@ -79,8 +79,8 @@
 #include <string>
 #include <thread>
 
-#include "harness/py.h"
-#include "harness/scenario.h"
+#include "gilrace/py.h"
+#include "gilrace/scenario.h"
 
 namespace gilrace {
 
@@ -133,7 +133,8 @@ const KnownFailure kThreadExitUnwind{"python/cpython#87135", 0, 0x030D0800};
 // Debug builds: zapthreads deletes a thread state a worker's Ensure is binding, and
 // unbind_gilstate_tstate's `tstate == gilstate_tss_get(...)` (3.13.15: 177/200) or
 // PyThreadState_Clear's `initialized && !cleared` (3.14.0a7: during 19/20, import 16/20)
-// fails (python/cpython#131012, closed without a fix found in the history). No 3.15 debug build was measured: the bound is PEP 788's, as above.
+// fails (python/cpython#131012, closed without a fix found in the history). No 3.15 debug build was
+// measured: the bound is PEP 788's, as above.
 const KnownFailure kUnbindAssertion{"python/cpython#131012", 0, 0x030F00B1, GilMode::any, true};
 
 bool runtime_finalizing() {

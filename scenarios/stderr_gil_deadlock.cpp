@@ -39,8 +39,8 @@
 #include <thread>
 #include <vector>
 
-#include "harness/py.h"
-#include "harness/scenario.h"
+#include "gilrace/py.h"
+#include "gilrace/scenario.h"
 
 // Keeps a frame on the stack: without it a call in tail position becomes a jump, and the
 // function that names the wait would vanish from the backtrace.

@@ -41,8 +41,8 @@
 #include <thread>
 #include <vector>
 
-#include "harness/py.h"
-#include "harness/scenario.h"
+#include "gilrace/py.h"
+#include "gilrace/scenario.h"
 
 // gilrace's own evidence that the racy windows were reached. Not part of Cython's code.
 // Relaxed atomics only: they must not add happens-before edges that would hide the race

@@ -1,7 +1,7 @@
 // Control: abort() without a Python fatal error.
 #include <cstdlib>
 
-#include "harness/scenario.h"
+#include "gilrace/scenario.h"
 
 namespace gilrace {
 

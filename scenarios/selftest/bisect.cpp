@@ -14,7 +14,7 @@
 #include <random>
 #include <string>
 
-#include "harness/scenario.h"
+#include "gilrace/scenario.h"
 
 extern "C" __attribute__((noinline)) void gilrace_selftest_bisect_target(volatile int* p) {
   *p = 3;

@@ -7,8 +7,8 @@
 #include <mutex>
 #include <thread>
 
-#include "harness/py.h"
-#include "harness/scenario.h"
+#include "gilrace/py.h"
+#include "gilrace/scenario.h"
 
 // Exported so the native stacks name the waits.
 extern "C" __attribute__((noinline)) void gilrace_selftest_lock_second(std::mutex* m) {

@@ -1,7 +1,7 @@
 // Control: a CPython fatal error.
 #include <Python.h>
 
-#include "harness/scenario.h"
+#include "gilrace/scenario.h"
 
 namespace gilrace {
 

@@ -1,7 +1,7 @@
 // Control: crashes with a seeded probability, for statistics and sharding tests.
 #include <random>
 
-#include "harness/scenario.h"
+#include "gilrace/scenario.h"
 
 extern "C" __attribute__((noinline)) void gilrace_selftest_flaky_crash(volatile int* p) {
   *p = 2;

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "harness/py.h"
-#include "harness/scenario.h"
+#include "gilrace/py.h"
+#include "gilrace/scenario.h"
 
 namespace gilrace {
 

@@ -3,7 +3,7 @@
 // window probe never fired proves nothing.
 #include <random>
 
-#include "harness/scenario.h"
+#include "gilrace/scenario.h"
 
 namespace gilrace {
 

@@ -1,6 +1,6 @@
 // Control: a trial that does a little Python work and passes.
-#include "harness/py.h"
-#include "harness/scenario.h"
+#include "gilrace/py.h"
+#include "gilrace/scenario.h"
 
 namespace gilrace {
 

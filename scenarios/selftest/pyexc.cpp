@@ -1,6 +1,6 @@
 // Control: an uncaught Python exception inside the scenario.
-#include "harness/py.h"
-#include "harness/scenario.h"
+#include "gilrace/py.h"
+#include "gilrace/scenario.h"
 
 namespace gilrace {
 

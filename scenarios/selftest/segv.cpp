@@ -1,5 +1,5 @@
 // Control: a segmentation fault in a named native function.
-#include "harness/scenario.h"
+#include "gilrace/scenario.h"
 
 // Exported and not inlined, so the crash signature names it.
 extern "C" __attribute__((noinline)) void gilrace_selftest_null_write(volatile int* p) {

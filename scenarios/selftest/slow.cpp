@@ -2,8 +2,8 @@
 #include <chrono>
 #include <thread>
 
-#include "harness/py.h"
-#include "harness/scenario.h"
+#include "gilrace/py.h"
+#include "gilrace/scenario.h"
 
 namespace gilrace {
 

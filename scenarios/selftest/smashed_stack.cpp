@@ -7,7 +7,7 @@
 
 #include <cstddef>
 
-#include "harness/scenario.h"
+#include "gilrace/scenario.h"
 
 // Exported and not inlined, so the crash signature names them.
 extern "C" __attribute__((noinline)) void gilrace_selftest_smash_and_fault(volatile int* p) {

@@ -1,12 +1,12 @@
 // Control: unbounded recursion overflows a worker thread's stack. The crash handler
-// runs on the thread's alternate signal stack (harness/signal_stack.h); without one the
+// runs on the thread's alternate signal stack (harness/run/signal_stack.h); without one the
 // kernel kills the trial with no dump at all.
 #include <cstdint>
 #include <limits>
 #include <thread>
 
-#include "harness/py.h"
-#include "harness/scenario.h"
+#include "gilrace/py.h"
+#include "gilrace/scenario.h"
 
 // Exported so the crash signature names it. Each level hands its own buffer to the
 // next, so every frame stays live and the compiler cannot turn the recursion into a

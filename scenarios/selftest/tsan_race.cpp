@@ -4,7 +4,7 @@
 // requires it (Requirements::tsan) and is skipped, with that reason, elsewhere.
 #include <thread>
 
-#include "harness/scenario.h"
+#include "gilrace/scenario.h"
 
 // Exported and not inlined, so the report names them. No atomics, no locks, no latch between
 // the two threads: nothing orders the store before or after the load, so ThreadSanitizer

@@ -62,7 +62,7 @@ TEST_CASE("bad input: one line on stderr, exit 2") {
   bad_input({"replay", "selftest-pass", "--trial", "x"},
             "--trial must be a whole number >= 0, got 'x'");
   bad_input({"frobnicate"}, "unknown command 'frobnicate' (see gilrace --help)");
-  // What counts as a reproduction (harness/target.h): only with --bisect or --expect fail.
+  // What counts as a reproduction (harness/results/target.h): only with --bisect or --expect fail.
   bad_input({"run", "selftest-segv", "--match", "crash"},
             "--match needs --bisect or --expect fail");
   bad_input({"run", "selftest-segv", "--expect", "fail", "--match", "pass"},

@@ -12,6 +12,7 @@
 // window reached in every trial; debug 3.13.15 177/200 and 180/200; after 100%.
 #include <string>
 
+#include "harness/run/registry.h"
 #include "tests/catch.h"
 #include "tests/integration/support.h"
 

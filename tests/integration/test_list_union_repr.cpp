@@ -121,7 +121,7 @@ TEST_CASE("list-union-repr reproduces where the fixes are taken out") {
     CHECK((kind == "crash" || kind == "fatal_error" || kind == "assertion"));
     // The freed union is read inside union_repr (its static helper union_repr_item is
     // inlined there) of Objects/unionobject.c: the supervisor names static functions with
-    // addr2line (harness/symbolize.h). Measured: "SIGSEGV in PyObject_GetOptionalAttr <
+    // addr2line (harness/judge/symbolize.h). Measured: "SIGSEGV in PyObject_GetOptionalAttr <
     // PyObject_HasAttrWithError < union_repr" in every crash of both variants.
     if (kind == "crash") CHECK(sig.find("union_repr") != std::string::npos);
   }

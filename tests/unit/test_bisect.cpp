@@ -1,10 +1,10 @@
-// The arithmetic and the decisions behind `gilrace run --bisect` (harness/bisect.h).
+// The arithmetic and the decisions behind `gilrace run --bisect` (harness/bisect/bisect.h).
 #include <cmath>
 
-#include "harness/aggregate.h"
-#include "harness/bisect.h"
-#include "harness/parse.h"
-#include "harness/stats.h"
+#include "harness/base/parse.h"
+#include "harness/bisect/bisect.h"
+#include "harness/results/aggregate.h"
+#include "harness/results/stats.h"
 #include "tests/catch.h"
 
 using namespace gilrace;

@@ -1,6 +1,6 @@
-// `run --expect fail` decided from what ran (harness/expect.h).
-#include "harness/aggregate.h"
-#include "harness/expect.h"
+// `run --expect fail` decided from what ran (harness/results/expect.h).
+#include "harness/results/aggregate.h"
+#include "harness/results/expect.h"
 #include "tests/catch.h"
 
 using namespace gilrace;

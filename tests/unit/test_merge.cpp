@@ -1,11 +1,11 @@
 // Merging shard reports, baselines of known signatures, the HTML page.
 #include <algorithm>
 
-#include "harness/baseline.h"
-#include "harness/html_report.h"
-#include "harness/merge.h"
-#include "harness/parse.h"
-#include "harness/stats.h"
+#include "harness/base/parse.h"
+#include "harness/results/baseline.h"
+#include "harness/results/html_report.h"
+#include "harness/results/merge.h"
+#include "harness/results/stats.h"
 #include "tests/catch.h"
 
 using namespace gilrace;

@@ -1,5 +1,5 @@
-#include "harness/messages.h"
-#include "harness/tail_buffer.h"
+#include "harness/run/messages.h"
+#include "harness/run/tail_buffer.h"
 #include "tests/catch.h"
 
 using namespace gilrace;

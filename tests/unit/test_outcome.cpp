@@ -1,6 +1,7 @@
 #include <csignal>
 
-#include "harness/outcome.h"
+#include "harness/judge/outcome.h"
+#include "harness/run/registry.h"
 #include "tests/catch.h"
 
 using namespace gilrace;

@@ -1,4 +1,4 @@
-#include "harness/parse.h"
+#include "harness/base/parse.h"
 #include "tests/catch.h"
 
 using namespace gilrace;

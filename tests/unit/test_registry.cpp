@@ -1,7 +1,7 @@
 // Which variants a build is expected to fail, and which scenarios do not apply:
 // what `run --all` leaves out and what `list` says, from the build's facts alone.
-#include "harness/build_info.h"
-#include "harness/scenario.h"
+#include "harness/run/build_info.h"
+#include "harness/run/registry.h"
 #include "tests/catch.h"
 
 using namespace gilrace;

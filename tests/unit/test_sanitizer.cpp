@@ -1,13 +1,13 @@
-// ThreadSanitizer reports, options and suppressions (harness/sanitizer.h), on report texts
+// ThreadSanitizer reports, options and suppressions (harness/judge/sanitizer.h), on report texts
 // captured from real runs (tests/data/tsan/: see README.md there for where each came from).
 #include <fstream>
 #include <sstream>
 
-#include "harness/build_info.h"
-#include "harness/commands.h"
-#include "harness/outcome.h"
-#include "harness/parse.h"
-#include "harness/sanitizer.h"
+#include "harness/base/parse.h"
+#include "harness/cli/commands.h"
+#include "harness/judge/outcome.h"
+#include "harness/judge/sanitizer.h"
+#include "harness/run/build_info.h"
 #include "tests/catch.h"
 
 using namespace gilrace;

@@ -1,5 +1,5 @@
-#include "harness/seed.h"
-#include "harness/stats.h"
+#include "harness/base/seed.h"
+#include "harness/results/stats.h"
 #include "tests/catch.h"
 
 using namespace gilrace;

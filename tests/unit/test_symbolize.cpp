@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/outcome.h"
-#include "harness/symbolize.h"
+#include "harness/judge/outcome.h"
+#include "harness/judge/symbolize.h"
 #include "tests/catch.h"
 
 namespace {

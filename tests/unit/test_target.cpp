@@ -1,9 +1,9 @@
-// Which failures count, for --bisect and --expect fail (harness/target.h).
+// Which failures count, for --bisect and --expect fail (harness/results/target.h).
 #include <cctype>
 
-#include "harness/aggregate.h"
-#include "harness/parse.h"
-#include "harness/target.h"
+#include "harness/base/parse.h"
+#include "harness/results/aggregate.h"
+#include "harness/results/target.h"
 #include "tests/catch.h"
 
 using namespace gilrace;

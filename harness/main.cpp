@@ -1,5 +1,0 @@
-#include "harness/cli.h"
-
-int main(int argc, char** argv) {
-  return gilrace::cli_main(argc, argv);
-}
