@@ -16,6 +16,7 @@
 #include "harness/results/report.h"
 #include "harness/run/registry.h"
 #include "harness/run/supervisor.h"
+#include "harness/run/tsan_setup.h"
 
 namespace gilrace {
 

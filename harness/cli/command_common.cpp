@@ -1,7 +1,4 @@
 #include <fmt/format.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "harness/base/parse.h"
 #include "harness/cli/commands.h"
@@ -10,8 +7,6 @@
 #include "harness/run/registry.h"
 
 namespace gilrace {
-
-namespace fs = std::filesystem;
 
 void add_trial_options(CLI::App* cmd, TrialArgs& a) {
   cmd->add_option("scenario", a.scenario, "Scenario name")->required();
@@ -97,17 +92,6 @@ void preflight(const BuildInfo& b, bool allow_mixed) {
         tsan::read_mmap_rnd_bits(), b.gilrace_tsan ? b.gilrace_compiler : b.python_compiler);
     if (!problem.empty()) throw UsageError(problem);
   }
-}
-
-void require_writable_file(const std::string& path, const char* option) {
-  if (path.empty()) return;
-  fs::path p(path);
-  fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
-  if (!fs::is_directory(dir))
-    throw UsageError(fmt::format("{} {}: directory {} does not exist", option, path, dir.string()));
-  if (::access(dir.c_str(), W_OK) != 0)
-    throw UsageError(
-        fmt::format("{} {}: directory {} is not writable", option, path, dir.string()));
 }
 
 }  // namespace gilrace

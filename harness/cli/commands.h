@@ -52,7 +52,5 @@ std::string invalid_params_reason(const RegisteredScenario& s,
 TrialSpec make_spec(const TrialArgs& a);
 // Refuses a build gilrace cannot test truthfully (mismatched libpython, half a sanitizer).
 void preflight(const BuildInfo& b, bool allow_mixed);
-// The folder of `path` exists and is writable, else UsageError naming `option`.
-void require_writable_file(const std::string& path, const char* option);
 
 }  // namespace gilrace

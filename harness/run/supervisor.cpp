@@ -27,6 +27,7 @@
 #include "harness/run/driver.h"
 #include "harness/run/messages.h"
 #include "harness/run/tail_buffer.h"
+#include "harness/run/tsan_setup.h"
 
 extern char** environ;
 
