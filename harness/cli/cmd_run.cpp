@@ -184,6 +184,7 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
       Group g{s, v, threads, params_for(*s, given, false), reason};
       GroupStats& gs = report.aggregate.group(s->info.name, v);
       gs.references = s->info.references;
+      gs.plugin = s->plugin;
       gs.params = g.params;
       gs.threads = threads > 0 ? threads : s->info.default_threads;
       gs.skip_reason = reason;
@@ -336,6 +337,7 @@ Command add_run_command(CLI::App& app, const std::vector<std::string>& argv) {
   run->add_flag("--require-window", a->require_window,
                 "Exit 1 when a clean group never reached its window (window_not_reached)");
   add_bisect_options(run, a->bisect);
+  add_plugin_option(run);
 
   run->add_option("--baseline", a->baseline,
                   "Known signatures (gilrace baseline): reported as known, only new ones fail");

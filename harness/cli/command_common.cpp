@@ -15,6 +15,16 @@ void add_trial_options(CLI::App* cmd, TrialArgs& a) {
   cmd->add_option("--trial", a.trial, "Trial index");
   cmd->add_option("--threads", a.threads, "Threads (default: the scenario's)");
   cmd->add_option("--param", a.params, "key=value, repeatable");
+  add_plugin_option(cmd);
+}
+
+void add_plugin_option(CLI::App* cmd) {
+  // Loaded by cli_main before the command line is parsed (scenario names are checked
+  // against the registry); declared here so that it is accepted and documented.
+  cmd->add_option("--plugin",
+                  "A scenario plugin (.so) to load, repeatable; also "
+                  "GILRACE_PLUGIN_PATH (files or folders, colon-separated)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 const RegisteredScenario& need_scenario(const std::string& name) {
@@ -67,6 +77,7 @@ TrialSpec make_spec(const TrialArgs& a) {
   std::map<std::string, std::string> given;
   for (const auto& p : a.params) given.insert(parse_param(p));
   spec.params = params_for(s, given, true);
+  spec.plugin = s.plugin;
   return spec;
 }
 

@@ -39,7 +39,8 @@ struct TrialArgs {
   std::vector<std::string> params;
 };
 
-void add_trial_options(CLI::App* cmd, TrialArgs& a);
+void add_trial_options(CLI::App* cmd, TrialArgs& a);  // --plugin included
+void add_plugin_option(CLI::App* cmd);
 const RegisteredScenario& need_scenario(const std::string& name);
 void check_variant(const RegisteredScenario& s, const std::string& v);
 // The user's params that this scenario declares (strict: any other is an error).

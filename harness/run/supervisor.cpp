@@ -361,7 +361,8 @@ class Supervisor {
       if (!g) return;
       const Group& group = o_.groups[*g];
       TrialSpec spec{group.scenario->info.name,   group.variant, o_.base_seed,
-                     index_of(*g, launched_[*g]), group.threads, group.params};
+                     index_of(*g, launched_[*g]), group.threads, group.params,
+                     group.scenario->plugin};
       ++launched_[*g];
       spawn(std::move(spec), *g);
     }

@@ -17,6 +17,10 @@ std::vector<std::string> trial_args(const TrialSpec& spec) {
     a.push_back("--param");
     a.push_back(k + "=" + v);
   }
+  if (!spec.plugin.empty()) {
+    a.push_back("--plugin");
+    a.push_back(spec.plugin);
+  }
   return a;
 }
 
@@ -35,6 +39,7 @@ std::string replay_command(const TrialSpec& spec, std::string_view program) {
                                 spec.base_seed, spec.trial);
   if (spec.threads > 0) cmd += fmt::format(" --threads {}", spec.threads);
   for (const auto& [k, v] : spec.params) cmd += " --param " + shell_quote(k + "=" + v);
+  if (!spec.plugin.empty()) cmd += " --plugin " + shell_quote(spec.plugin);
   return cmd;
 }
 

@@ -19,6 +19,7 @@ struct TrialSpec {
   std::uint64_t trial = 0;
   int threads = 0;                            // 0: the scenario's default
   std::map<std::string, std::string> params;  // as given by the user
+  std::string plugin;                         // the plugin file of the scenario, "" if built in
 };
 
 // The hidden command line that makes a child run this trial.
