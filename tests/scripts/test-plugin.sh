@@ -18,12 +18,8 @@ if [[ $# -lt 1 || ! -f $1/CMakeCache.txt ]]; then
     exit 2
 fi
 BUILD_DIR=$(cd "$1" && pwd)
-OTHER=${2:-}
+OTHER=${2:+$(realpath "$2")}
 
-passed=0 failed=0 skipped=0
-ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$*"; }
-bad() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
-skip() { skipped=$((skipped + 1)); printf 'skip %s\n' "$*"; }
 finish() {
     echo "$passed passed, $failed failed, $skipped skipped"
     ((failed == 0))
@@ -32,16 +28,8 @@ finish() {
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+. "$ROOT/tests/scripts/checks.sh"
 cd "$TMP" # outside the checkout, as a user's project is
-
-# run CMD...: sets RC, OUT (stdout), ERR (stderr), NERR (stderr lines)
-run() {
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    RC=$?
-    OUT=$(cat "$TMP/out")
-    ERR=$(cat "$TMP/err")
-    NERR=$(grep -c '' "$TMP/err")
-}
 # expect_usage_error "description" NEEDLE CMD...: exit 2, one stderr line containing NEEDLE
 expect_usage_error() {
     local d=$1 needle=$2
