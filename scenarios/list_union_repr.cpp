@@ -102,6 +102,7 @@ def static_dotted_types():
     return out
 
 STATIC = static_dotted_types()
+N_STATIC = len(STATIC)
 BUILTIN = [t for t in vars(builtins).values()
            if isinstance(t, type) and not issubclass(t, BaseException)]
 CLASSES = [type(f"C{i}", (), {"__module__": "gilrace_lur"}) for i in range(N_CLASSES)]
