@@ -507,10 +507,16 @@ std::string group_row(const std::string& label, const GroupStats& g, double conf
 std::string scenario_table(const std::string& label, const std::string& sc,
                            const std::vector<const GroupStats*>& gs, double confidence) {
   std::vector<std::string> refs;
+  std::string plugin;  // a scenario from a plugin says which file
   for (const GroupStats* g : gs)
-    if (g->scenario == sc && refs.empty()) refs = g->references;
+    if (g->scenario == sc && refs.empty() && plugin.empty()) {
+      refs = g->references;
+      plugin = g->plugin;
+    }
   std::string ref_text;
   for (const auto& x : refs) ref_text += (ref_text.empty() ? "" : ", ") + html_escape(x);
+  if (!plugin.empty())
+    ref_text += (ref_text.empty() ? "plugin " : "; plugin ") + html_escape(plugin);
   std::string h = fmt::format(
       "<table class=\"scenario\" data-build=\"{}\" data-scenario=\"{}\">\n<caption>{}{}"
       "</caption>\n",
