@@ -117,6 +117,23 @@ fi
 GILRACE_PLUGIN_PATH=$PLUGIN run "$GILRACE" run static-ref-exit -n 2 --plugin "$PLUGIN"
 if [[ $RC == 0 ]]; then ok "the same plugin named twice loads once"; else bad "plugin named twice: exit $RC $ERR"; fi
 
+run "$GILRACE" run --plugin "$PLUGIN" static-ref-exit --variant naive --bisect --rate 0.5
+if [[ $RC == 1 && $(tail -n 1 "$TMP/out") == "gilrace-verdict: bad"* ]]; then
+    ok "run --bisect on the naive variant: $(tail -n 1 "$TMP/out")"
+else
+    bad "run --bisect: exit $RC, last line: $(tail -n 1 "$TMP/out")"
+fi
+for k in 0 1; do
+    run "$GILRACE" run --plugin "$PLUGIN" static-ref-exit -n 6 --seed 3 --shard "$k/2" --json "$TMP/shard$k.json"
+done
+run "$GILRACE" merge "$TMP/shard0.json" "$TMP/shard1.json" -o "$TMP/merged.json"
+merged=$(python3 -c 'import json,sys; g = json.load(open(sys.argv[1]))["groups"][0]; print(g["trials"], g.get("plugin"))' "$TMP/merged.json" 2>&1)
+if [[ $RC == 0 && $merged == "6 $PLUGIN" ]]; then
+    ok "two shards of a plugin scenario merge into 6 trials that name the plugin"
+else
+    bad "shards and merge: exit $RC, '$merged' (want '6 $PLUGIN'): $ERR"
+fi
+
 # ------------------------------------------------------------------ refusals
 expect_usage_error "--plugin of a missing file" "no such plugin file" \
     "$GILRACE" run --plugin "$TMP/none.so" static-ref-exit
