@@ -38,6 +38,7 @@ struct RunArgs {
   std::vector<std::string> suppressions;  // ThreadSanitizer suppressions files of the user's
   bool tsan_halt = false;
   bool require_window = false;  // a window_not_reached group fails the run
+  std::string chaos;            // --chaos[=LEVEL] (harness/run/chaos.h)
   CLI::Option *timeout_opt = nullptr, *stall_opt = nullptr;  // to tell a default from a choice
   BisectArgs bisect;
 };
@@ -104,6 +105,7 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   meta.confidence = parse_fraction(
       a.confidence.empty() ? (a.bisect.on ? "0.99" : "0.95") : a.confidence, "--confidence");
   meta.require_window = a.require_window;
+  meta.chaos = parse_chaos_level(a.chaos);
   meta.command = argv;
   meta.started_at = now_iso8601();
   int threads = a.threads.empty() ? 0 : static_cast<int>(parse_count(a.threads, "--threads"));
@@ -148,7 +150,8 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
                                              .confidence = meta.confidence,
                                              .stop_after = stop_after,
                                              .shard = !a.shard.empty(),
-                                             .expect_fail = a.expect == "fail"});
+                                             .expect_fail = a.expect == "fail",
+                                             .chaos = meta.chaos});
   if (bisect.on()) meta.repeat = bisect.repeat();
 
   RunReport report;
@@ -199,6 +202,7 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   o.timeout = meta.timeout;
   o.stall = meta.stall;
   o.base_seed = meta.base_seed;
+  o.chaos = meta.chaos;
   o.stop_after = stop_after;
   o.shard_index = meta.shard_index;
   o.shard_count = meta.shard_count;
@@ -334,6 +338,7 @@ Command add_run_command(CLI::App& app, const std::vector<std::string>& argv) {
                 "ThreadSanitizer: end a trial at its first report (halt_on_error=1)");
   run->add_flag("--require-window", a->require_window,
                 "Exit 1 when a clean group never reached its window (window_not_reached)");
+  add_chaos_option(run, a->chaos);
   add_bisect_options(run, a->bisect);
 
   run->add_option("--baseline", a->baseline,

@@ -197,6 +197,13 @@ Merged merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions
   Merged m;
   LoadedReport& out = m.report;
   out.confidence = o.confidence > 0 ? o.confidence : inputs.front().confidence;
+  // Chaos changes the failure rates: trials run at different levels do not add up.
+  const long chaos = get_or<long>(inputs.front().run, "chaos", 0L);
+  for (const auto& in : inputs)
+    if (get_or<long>(in.run, "chaos", 0L) != chaos)
+      throw UsageError(fmt::format("{} and {} ran at different --chaos levels ({} and {})",
+                                   inputs.front().path, in.path, chaos,
+                                   get_or<long>(in.run, "chaos", 0L)));
 
   // Builds: the same identity is the same build, whatever machine ran it.
   std::vector<json> ids;
@@ -367,6 +374,7 @@ Merged merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions
   run["shard_count"] = 1;
   run["expect"] = "pass";
   run["confidence"] = out.confidence;
+  run["chaos"] = chaos;
   run["wall_seconds"] = wall;
   run["interrupted"] = interrupted;
   run["budget_exhausted"] = budget_exhausted;

@@ -359,8 +359,13 @@ class Supervisor {
       auto g = next_group();
       if (!g) return;
       const Group& group = o_.groups[*g];
-      TrialSpec spec{group.scenario->info.name,   group.variant, o_.base_seed,
-                     index_of(*g, launched_[*g]), group.threads, group.params};
+      TrialSpec spec{group.scenario->info.name,
+                     group.variant,
+                     o_.base_seed,
+                     index_of(*g, launched_[*g]),
+                     group.threads,
+                     group.params,
+                     o_.chaos};
       ++launched_[*g];
       spawn(std::move(spec), *g);
     }

@@ -17,6 +17,7 @@ std::vector<std::string> trial_args(const TrialSpec& spec) {
     a.push_back("--param");
     a.push_back(k + "=" + v);
   }
+  if (spec.chaos > 0) a.push_back(fmt::format("--chaos={}", spec.chaos));
   return a;
 }
 
@@ -35,6 +36,7 @@ std::string replay_command(const TrialSpec& spec, std::string_view program) {
                                 spec.base_seed, spec.trial);
   if (spec.threads > 0) cmd += fmt::format(" --threads {}", spec.threads);
   for (const auto& [k, v] : spec.params) cmd += " --param " + shell_quote(k + "=" + v);
+  if (spec.chaos > 0) cmd += fmt::format(" --chaos={}", spec.chaos);
   return cmd;
 }
 

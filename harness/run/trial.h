@@ -19,6 +19,7 @@ struct TrialSpec {
   std::uint64_t trial = 0;
   int threads = 0;                            // 0: the scenario's default
   std::map<std::string, std::string> params;  // as given by the user
+  int chaos = 0;                              // --chaos level, 0: off (harness/run/chaos.h)
 };
 
 // The hidden command line that makes a child run this trial.
