@@ -27,11 +27,15 @@ struct Spec {
   bool one_cpu;
 };
 constexpr long kMaxSleepUs = 4096;
+// A tick comes at most once per kernel tick of the thread's CPU time (CPU-time timers are
+// checked there: about 4 ms here), so a sleep on most ticks costs little (at level 2 about
+// 0.5 x 0.5 ms per 4 ms of CPU) and is what holds a thread up inside a short critical section
+// long enough for the others to notice.
 constexpr Spec kSpecs[kMaxLevel + 1] = {
     {},
-    {100, 1000, 100, 250, 0, 9, 0, false},
-    {100, 1000, 150, 250, 50, 11, 512, false},
-    {100, 1000, 150, 250, 0, 11, 512, true},
+    {100, 1000, 256, 256, 0, 9, 0, false},
+    {100, 1000, 512, 205, 102, 11, 512, false},
+    {100, 1000, 512, 205, 0, 11, 512, true},
 };
 static_assert((2L << kSpecs[2].sleep_shift) <= kMaxSleepUs);
 

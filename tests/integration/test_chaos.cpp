@@ -25,6 +25,16 @@ std::vector<nlohmann::json> trials(const Run& r) {
   return out;
 }
 
+// libpython was built with a patch that reverts a fix (`gilrace info --json`, build_record).
+bool bug_put_back() {
+  const auto& b = build();
+  if (!b.contains("build_record") || !b["build_record"].is_object()) return false;
+  const auto& patches = b["build_record"].value("patches", nlohmann::json::array());
+  for (const auto& p : patches)
+    if (p.is_object() && p.value("file", std::string()).rfind("revert-", 0) == 0) return true;
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("the check-then-act control's naive variant fails within 50 trials") {
@@ -78,14 +88,23 @@ TEST_CASE("the control's fixed variant never fails, at every level") {
 }
 
 TEST_CASE("every scenario run --all runs stays clean at levels 2 and 3") {
-  // The fixed variants, on the builds they are expected to pass on: a perturbation that made
-  // one fail would be a harness bug (a modest count here; scripts/bench.sh runs 500).
+  // The variants expected to pass on this build: a perturbation that made one fail would be a
+  // harness bug (a modest count here; scripts/bench.sh runs 500). A build with a patch that
+  // puts a bug back (revert-gh-132713.patch: list-union-repr's) is not fixed code there.
+  // --stall 30s: on a loaded machine a trial can go 10 s without a heartbeat with chaos off
+  // too (asyncio-destroy-finalize importing asyncio measured so at load 15).
   for (const char* level : {"--chaos=2", "--chaos=3"}) {
-    Run r = run_gilrace({"run", "--all", "-n", "4", "-j", "2", "--seed", "4", level});
+    Run r =
+        run_gilrace({"run", "--all", "-n", "4", "-j", "2", "--seed", "4", "--stall", "30s", level});
     INFO(level << "\n" << r.out << r.err);
-    CHECK(r.exit_code == 0);
-    CHECK(r.json["totals"]["failures"] == 0);
-    CHECK(r.json["totals"]["trials"].get<std::uint64_t>() > 0);
+    std::uint64_t trials = 0;
+    for (const auto& g : r.json["groups"]) {
+      if (g["scenario"] == "list-union-repr" && bug_put_back()) continue;
+      INFO(g["scenario"].get<std::string>() << "/" << g["variant"].get<std::string>());
+      CHECK(g["failures"] == 0);
+      trials += g["trials"].get<std::uint64_t>();
+    }
+    CHECK(trials > 0);
   }
 }
 
