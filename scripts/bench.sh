@@ -3,10 +3,11 @@
 # machines are shared and noisy). Prints each figure with its goal and
 # whether it was met; exits 1 if a goal was missed.
 #
-#   scripts/bench.sh [--python PREFIX_OR_EXECUTABLE] [--build-dir DIR] [--runs N]
+#   scripts/bench.sh [--python PREFIX_OR_EXECUTABLE] [--build-dir DIR] [--runs N] [--trials N]
 #                    [--expect-fail SCENARIO/VARIANT]... [--scenario NAME]... [SECTION...]
 #
-# Sections: engine (default), scenarios (see scenarios() below), tsan. The engine section measures:
+# Sections: engine (default), scenarios (see scenarios() below), tsan, chaos (see chaos()
+# below; --trials N, default 200). The engine section measures:
 #   - per-trial cost of `gilrace run selftest-pass -n 200 -j 1` against 200
 #     runs of `python3 -I -S -c pass` of the same CPython (goal <= 1.15x);
 #   - -j 2 throughput against -j 1 (goal >= 1.8x on a 2-core machine);
@@ -28,6 +29,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 python=/usr/bin/python3
 runs=5
+trials=200
 sections=()
 expect_fail=()
 only=()
@@ -36,6 +38,7 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     --python) python=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
+    --trials) trials=$2; shift 2 ;;
     --build-dir) build_dir=(--build-dir "$2"); shift 2 ;;
     --expect-fail) expect_fail+=("$2"); shift 2 ;;
     --scenario) only+=("$2"); shift 2 ;;
@@ -248,9 +251,135 @@ PY
   figure "  outcomes" "$(json "$tmp/tcc.json" "','.join(f'{k}={v}' for k, v in d['groups'][0]['outcomes'].items())")" "1" "-"
 }
 
+# Chaos mode (README, "Chaos mode"): for each natural race (no latch, no forced detach),
+# the failure rate over --trials trials (-j 2) and the median seconds to the first failure
+# (over --runs runs that stop at it, each at most --trials trials), with chaos off and at
+# each level; the speed-up of the best level over off (off with no failure: at least its
+# whole run's wall time). The builds are the ones scripts/test.sh makes, never built here:
+# one that is not in the cache is said so and skipped. Then fixed code at the highest level
+# (0 failures in 500 each) and the per-trial cost of selftest-pass with chaos off and on.
+chaos_harness() { # NAME BUILD-CPYTHON-ARGS...: a gilrace built against that cached CPython, or ""
+  local name=$1 prefix
+  shift
+  prefix=$("$ROOT/scripts/build-cpython.sh" "$@" --print-prefix 2>/dev/null) || return 0
+  "$ROOT/scripts/build-harness.sh" --python "$prefix" --build-dir "$ROOT/build/bench-chaos-$name" |
+    tail -n 1
+}
+
+# chaos_case GILRACE LABEL GOAL-S OUTCOME ARGS...: one line per level, then the speed-up.
+# GOAL-S: the median seconds to first failure the best level must beat ("-": none). Only
+# OUTCOME counts (a list-union-repr trial that stalls while CPython imports on a loaded
+# machine is no reproduction): the rate is of that outcome, and a run to a first failure
+# stops at the first one (--expect fail --match OUTCOME --stop-after 1): its wall time.
+chaos_case() {
+  local g=$1 label=$2 goal=$3 outcome=$4 level best_t=inf best_l=- off_t=inf off_wall=0
+  shift 4
+  for level in 0 1 2 3; do
+    "$g" run "$@" -n "$trials" -j 2 --seed 1 --chaos="$level" --json "$tmp/c.json" \
+      --artifacts "$tmp/c-art" >/dev/null 2>&1 || true
+    local failures times=() i t median
+    failures=$(json "$tmp/c.json" "d['groups'][0]['outcomes'].get('$outcome', 0)")
+    figure "$label chaos=$level: $outcome rate over $trials" \
+      "$(json "$tmp/c.json" "'%.1f%%' % (100 * $failures / max(1, d['totals']['trials']))")" "1" "-"
+    printf '%-58s %s\n' "  outcomes" "$(json "$tmp/c.json" "', '.join(f'{k} {v}' for k, v in d['groups'][0]['outcomes'].items())")"
+    [[ $level == 0 ]] && off_wall=$(json "$tmp/c.json" "round(d['run']['wall_seconds'], 1)")
+    if [[ $failures == 0 ]]; then
+      printf '%-58s %12s\n' "$label chaos=$level: median s to first failure" "none in $trials"
+      continue
+    fi
+    for ((i = 1; i <= runs; i++)); do
+      "$g" run "$@" -n "$trials" -j 2 --seed $((100 + i)) --chaos="$level" --expect fail \
+        --match "$outcome" --stop-after 1 --json "$tmp/f.json" --artifacts "$tmp/f-art" \
+        >/dev/null 2>&1 || true
+      times+=("$(json "$tmp/f.json" "round(d['run']['wall_seconds'], 1) if d['groups'][0]['outcomes'].get('$outcome') else 'inf'")")
+    done
+    median=$(printf '%s\n' "${times[@]}" | sort -g | sed -n "$(((runs + 1) / 2))p")
+    figure "$label chaos=$level: median s to first failure (-j 2)" "$median" "1" "-"
+    if [[ $level == 0 ]]; then
+      off_t=$median
+    elif awk -v a="$median" -v b="$best_t" 'BEGIN { exit !(a != "inf" && (b == "inf" || a + 0 < b + 0)) }'; then
+      best_t=$median best_l=$level
+    fi
+  done
+  if [[ $goal != - ]]; then
+    figure "$label: best level ($best_l) median s to first failure" "$best_t" "v < $goal" "< $goal"
+  fi
+  # Off never failed: its time to a first failure is more than its whole run.
+  local speedup
+  speedup=$(awk -v o="$off_t" -v w="$off_wall" -v b="$best_t" 'BEGIN {
+    if (b == "inf") { print "none"; exit }
+    if (o == "inf") printf ">=%.1f", w / b; else printf "%.1f", o / b }')
+  figure "$label: speed-up to first failure, best level / off" "$speedup" \
+    "v == \"none\" ? 0 : (substr(v, 1, 2) == \">=\" ? substr(v, 3) + 0 >= 10 : v + 0 >= 10)" ">= 10x"
+}
+
+chaos() {
+  local reverted stock debug
+  echo "== chaos: $trials trials per line, -j 2, median of $runs runs to a first failure; load $(cut -d' ' -f1-3 /proc/loadavg)"
+  reverted=$(chaos_harness reverted --version 3.13 --free-threading \
+    --patch "$ROOT/scripts/patches/revert-gh-132713.patch")
+  stock=$(chaos_harness ft --version 3.13 --free-threading)
+  debug=$(chaos_harness debug --version 3.13 --debug)
+  if [[ -n $reverted ]]; then
+    local c
+    for c in none intern box; do
+      chaos_case "$reverted" "list-union-repr list contention=$c (3.13t, #132713 reverted)" \
+        "$([[ $c == box ]] && echo - || echo 30)" crash list-union-repr --variant list --param contention="$c"
+    done
+  else
+    echo "list-union-repr: skipped (no free-threaded 3.13 with gh-132713 reverted in the cache)"
+  fi
+  if [[ -n $stock ]]; then
+    chaos_case "$stock" "stderr-gil-deadlock naive, not forced (3.13t)" - deadlock \
+      stderr-gil-deadlock --variant naive --stall 3s
+    chaos_case "$stock" "traceback-code-cache naive (3.13t)" - crash \
+      traceback-code-cache --variant naive
+  else
+    echo "stderr-gil-deadlock, traceback-code-cache: skipped (no free-threaded 3.13 in the cache)"
+  fi
+  if [[ -n $debug ]]; then
+    chaos_case "$debug" "finalize-ensure during (3.13 debug)" - assertion \
+      finalize-ensure --variant during
+  else
+    echo "finalize-ensure during: skipped (no 3.13 debug build in the cache:" \
+      "scripts/build-cpython.sh --version 3.13 --debug makes one)"
+  fi
+
+  # Fixed code must stay clean under the strongest perturbation.
+  local row
+  for row in "$stock selftest-check-then-act --variant fixed" \
+    "$stock traceback-code-cache --variant fixed" \
+    "$stock stderr-gil-deadlock --variant fixed --stall 3s" \
+    "$stock list-union-repr --variant list --param contention=none"; do
+    # shellcheck disable=SC2086
+    set -- $row
+    if [[ ! -x ${1:-} ]]; then
+      echo "$*: skipped (no free-threaded 3.13 in the cache)"
+      continue
+    fi
+    local g=$1
+    shift
+    "$g" run "$@" -n 500 -j 2 --seed 1 --chaos=3 --json "$tmp/x.json" --artifacts "$tmp/x-art" \
+      >/dev/null 2>&1 || true
+    figure "$* chaos=3 (3.13t): failures in 500" "$(json "$tmp/x.json" "d['totals']['failures']")" "v == 0" "0"
+  done
+
+  # What chaos costs a trial that does nothing (timers armed, CPython started and ended).
+  local g=${stock:-$gilrace} off on
+  hyperfine --runs "$runs" --warmup 1 --export-json "$tmp/chaos-cost.json" -N \
+    "$g run selftest-pass -n 200 -j 1 --seed 1" \
+    "$g run selftest-pass -n 200 -j 1 --seed 1 --chaos=3" >/dev/null
+  off=$(mean_of "$tmp/chaos-cost.json" 0)
+  on=$(mean_of "$tmp/chaos-cost.json" 1)
+  figure "selftest-pass per-trial ms, chaos off" "$(awk -v t="$off" 'BEGIN{printf "%.2f", t*1000/200}')" "1" "-"
+  figure "selftest-pass per-trial ms, --chaos=3" "$(awk -v t="$on" 'BEGIN{printf "%.2f", t*1000/200}')" "1" "-"
+  figure "selftest-pass cost ratio chaos on / off" "$(awk -v a="$on" -v b="$off" 'BEGIN{printf "%.3f", a/b}')" "v < 1.5" "< 1.5"
+}
+
 for s in "${sections[@]}"; do
   case $s in
     engine) engine ;;
+    chaos) chaos ;;
     tsan) tsan ;;
     scenarios) scenarios ;;
     *) echo "bench.sh: unknown section '$s'" >&2; exit 2 ;;

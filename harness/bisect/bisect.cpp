@@ -185,6 +185,7 @@ std::string format_rate_file(const RateRecord& r) {
   s += fmt::format("scenario={}\nvariant={}\nmatch={}\nother={}\n", r.scenario, r.variant, r.match,
                    r.other);
   for (const auto& [k, v] : r.params) s += fmt::format("param.{}={}\n", k, v);
+  s += fmt::format("chaos={}\n", r.chaos);
   s += fmt::format("measured={}/{}\nconfidence={:g}\n", r.failures, r.trials, r.confidence);
   s += fmt::format("build={}\nmeasured_at={}\n", r.build, r.measured_at);
   return s;
@@ -213,6 +214,8 @@ RateRecord parse_rate_file(std::string_view text, const std::string& path) {
       r.match = value;
     } else if (key == "other") {
       r.other = value;
+    } else if (key == "chaos") {
+      r.chaos = static_cast<int>(parse_count(value, "chaos", 0));
     } else if (key.rfind("param.", 0) == 0) {
       r.params[key.substr(6)] = value;
     } else if (key == "measured") {
@@ -289,6 +292,7 @@ BisectPlan plan_bisect(const BisectArgs& a, const BisectShape& s) {
   p.scenario_ = info.name;
   p.variant_ = s.variant.empty() ? info.variants.front().name : s.variant;
   p.params_ = s.params;
+  p.chaos_ = s.chaos;
   p.confidence_ = s.confidence;
   p.rate_file_ = a.rate_file;
 
@@ -326,6 +330,7 @@ BisectPlan plan_bisect(const BisectArgs& a, const BisectShape& s) {
     for (const auto& [k, v] : r.params) params_then += k + "=" + v + " ";
     for (const auto& [k, v] : p.params_) params_now += k + "=" + v + " ";
     warn("params", params_then, params_now);
+    warn("--chaos", std::to_string(r.chaos), std::to_string(p.chaos_));
     p.rate_ = r.rate;
     p.rate_source_ = fmt::format(
         "from {}: {}/{} trials on {}, saved as the lower end of its {}% "
@@ -488,6 +493,7 @@ void BisectPlan::finish_calibration(RunReport& r, const BisectTally& t) {
   rec.match = match_text_;
   rec.other = other_policy_name(other_);
   rec.params = params_;
+  rec.chaos = chaos_;
   rec.failures = t.target;
   rec.trials = denominator;
   rec.confidence = confidence_;

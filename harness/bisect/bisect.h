@@ -102,6 +102,7 @@ struct RateRecord {
   std::string match;  // the --match patterns, joined by spaces; "" = default
   std::string other = "skip";
   std::map<std::string, std::string> params;
+  int chaos = 0;               // the --chaos level it was measured at
   std::uint64_t failures = 0;  // measured: target failures / trials
   std::uint64_t trials = 0;
   double confidence = 0;
@@ -137,6 +138,7 @@ struct BisectShape {
   std::uint64_t stop_after = 0;  // --stop-after as given, 0 when not given
   bool shard = false;            // --shard given
   bool expect_fail = false;      // --expect fail
+  int chaos = 0;                 // --chaos level: a rate holds only at the level it was measured at
 };
 
 class BisectPlan {
@@ -169,6 +171,7 @@ class BisectPlan {
   std::string rate_file_;
   std::string scenario_, variant_;
   std::map<std::string, std::string> params_;
+  int chaos_ = 0;
   std::string match_text_;
   TargetMatcher matcher_;
   OtherPolicy other_ = OtherPolicy::skip;

@@ -12,6 +12,7 @@
 #include "harness/base/seed.h"
 #include "harness/cli/cli.h"
 #include "harness/cli/commands.h"
+#include "harness/run/chaos.h"
 #include "harness/run/driver.h"
 #include "harness/run/registry.h"
 #include "harness/run/supervisor.h"
@@ -34,6 +35,11 @@ int cmd_trial(const TrialArgs& a, bool foreground) {
       throw UsageError(why);
     fmt::print(stderr, "gilrace: replaying {} (seed {})\n", replay_command(spec),
                derive_seed(spec.base_seed, spec.scenario, spec.variant, spec.trial));
+    if (spec.chaos)
+      fmt::print(stderr,
+                 "gilrace: chaos level {}: the same perturbation decisions, not the same schedule; "
+                 "its timers send signal {} (under gdb: handle SIG{} nostop noprint)\n",
+                 spec.chaos, chaos::signal_number(), chaos::signal_number());
     return run_trial(s, spec, -1, STDERR_FILENO);
   }
   return run_trial(s, spec, kMessageFd, kStacksFd);

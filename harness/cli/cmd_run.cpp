@@ -117,6 +117,7 @@ std::unique_ptr<tsan::RunSetup> configure_supervisor(RunRequest& r, const RunRep
   o.timeout = m.timeout;
   o.stall = m.stall;
   o.base_seed = m.base_seed;
+  o.chaos = m.chaos;
   o.stop_after = r.stop_after;
   o.shard_index = m.shard_index;
   o.shard_count = m.shard_count;
@@ -278,6 +279,7 @@ Command add_run_command(CLI::App& app, const std::vector<std::string>& argv) {
                 "ThreadSanitizer: end a trial at its first report (halt_on_error=1)");
   run->add_flag("--require-window", a->require_window,
                 "Exit 1 when a clean group never reached its window (window_not_reached)");
+  add_chaos_option(run, a->chaos);
   add_bisect_options(run, a->bisect);
   add_plugin_option(run);
 

@@ -3,6 +3,7 @@
 #include "harness/base/parse.h"
 #include "harness/cli/commands.h"
 #include "harness/judge/sanitizer.h"
+#include "harness/run/chaos.h"
 #include "harness/run/driver.h"
 #include "harness/run/registry.h"
 
@@ -16,6 +17,7 @@ void add_trial_options(CLI::App* cmd, TrialArgs& a) {
   cmd->add_option("--threads", a.threads, "Threads (default: the scenario's)");
   cmd->add_option("--param", a.params, "key=value, repeatable");
   add_plugin_option(cmd);
+  add_chaos_option(cmd, a.chaos);
 }
 
 void add_plugin_option(CLI::App* cmd) {
@@ -25,6 +27,22 @@ void add_plugin_option(CLI::App* cmd) {
                   "A scenario plugin (.so) to load, repeatable; also "
                   "GILRACE_PLUGIN_PATH (files or folders, colon-separated)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+void add_chaos_option(CLI::App* cmd, std::string& level) {
+  // A flag with an optional value: --chaos alone is kDefaultLevel, --chaos=N is N.
+  cmd->add_flag(fmt::format("--chaos{{{}}}", chaos::kDefaultLevel), level,
+                fmt::format("Perturb every thread's schedule, seeded by the trial: --chaos=LEVEL, "
+                            "0 (off) to {}; --chaos alone is {}",
+                            chaos::kMaxLevel, chaos::kDefaultLevel));
+}
+
+int parse_chaos_level(const std::string& text) {
+  if (text.empty()) return 0;
+  auto level = parse_count(text, "--chaos", 0);
+  if (level > static_cast<std::uint64_t>(chaos::kMaxLevel))
+    throw UsageError(fmt::format("--chaos must be 0 to {}, got {}", chaos::kMaxLevel, text));
+  return static_cast<int>(level);
 }
 
 const RegisteredScenario& need_scenario(const std::string& name) {
@@ -78,6 +96,7 @@ TrialSpec make_spec(const TrialArgs& a) {
   for (const auto& p : a.params) given.insert(parse_param(p));
   spec.params = params_for(s, given, true);
   spec.plugin = s.plugin;
+  spec.chaos = parse_chaos_level(a.chaos);
   return spec;
 }
 

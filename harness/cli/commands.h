@@ -37,10 +37,15 @@ struct TrialArgs {
   std::string trial = "0";
   std::string threads;
   std::vector<std::string> params;
+  std::string chaos;  // --chaos[=LEVEL]
 };
 
-void add_trial_options(CLI::App* cmd, TrialArgs& a);  // --plugin included
+void add_trial_options(CLI::App* cmd, TrialArgs& a);  // --plugin and --chaos included
 void add_plugin_option(CLI::App* cmd);
+// --chaos[=LEVEL] of `run`, `replay` and the hidden trial command (harness/run/chaos.h).
+void add_chaos_option(CLI::App* cmd, std::string& level);
+// The level given: 0 (off) to chaos::kMaxLevel, else UsageError.
+int parse_chaos_level(const std::string& text);
 const RegisteredScenario& need_scenario(const std::string& name);
 void check_variant(const RegisteredScenario& s, const std::string& v);
 // The user's params that this scenario declares (strict: any other is an error).

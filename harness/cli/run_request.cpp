@@ -40,6 +40,7 @@ RunMeta read_meta(const RunArgs& a, const std::vector<std::string>& argv) {
   m.confidence = parse_fraction(
       a.confidence.empty() ? (a.bisect.on ? "0.99" : "0.95") : a.confidence, "--confidence");
   m.require_window = a.require_window;
+  m.chaos = parse_chaos_level(a.chaos);
   m.command = argv;
   m.started_at = now_iso8601();
   return m;
@@ -118,7 +119,8 @@ RunRequest read_run_request(const RunArgs& a, const std::vector<std::string>& ar
                                     .confidence = r.meta.confidence,
                                     .stop_after = r.stop_after,
                                     .shard = !a.shard.empty(),
-                                    .expect_fail = a.expect == "fail"});
+                                    .expect_fail = a.expect == "fail",
+                                    .chaos = r.meta.chaos});
   if (r.bisect.on()) r.meta.repeat = r.bisect.repeat();
   return r;
 }

@@ -31,6 +31,7 @@ struct RunArgs {
   std::vector<std::string> suppressions;  // ThreadSanitizer suppressions files of the user's
   bool tsan_halt = false;
   bool require_window = false;  // a window_not_reached group fails the run
+  std::string chaos;            // --chaos[=LEVEL] (harness/run/chaos.h)
   CLI::Option *timeout_opt = nullptr, *stall_opt = nullptr;  // to tell a default from a choice
   BisectArgs bisect;
 };

@@ -449,9 +449,11 @@ std::string run_meta_html(const Run& run) {
   std::string seed = r.run.contains("seed") && !r.run["seed"].is_null() ? r.run["seed"].dump()
                                                                         : std::string("several");
   std::string h = fmt::format(
-      "<p class=\"meta\">latest run started {} &middot; seed {} &middot; shard(s) {} &middot; "
+      "<p class=\"meta\">latest run started {} &middot; seed {}{} &middot; shard(s) {} &middot; "
       "{:.0f} s wall &middot; <code>{}</code></p>\n",
       html_escape(r.started_at), html_escape(seed),
+      r.run.value("chaos", 0) > 0 ? fmt::format(" &middot; chaos {}", r.run.value("chaos", 0))
+                                  : std::string(),
       html_escape(fmt::format("{}", fmt::join(shards, ", "))), r.run.value("wall_seconds", 0.0),
       html_escape(r.path));
   if (r.run.contains("missing_shards") && r.run["missing_shards"].is_array() &&

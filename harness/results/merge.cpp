@@ -404,6 +404,7 @@ json merged_run(const std::vector<LoadedReport>& inputs, const MergeOptions& o, 
   run["shard_count"] = 1;
   run["expect"] = "pass";
   run["confidence"] = m.report.confidence;
+  run["chaos"] = get_or<long>(inputs.front().run, "chaos", 0L);  // one level: check_one_chaos
   json shards = json::array();
   for (const auto& s : m.report.shards)
     shards.push_back({{"build", s.build}, {"seed", s.seed}, {"shard", s.text()}});
@@ -415,6 +416,16 @@ json merged_run(const std::vector<LoadedReport>& inputs, const MergeOptions& o, 
   return run;
 }
 
+// Chaos changes the failure rates: trials run at different levels do not add up.
+void check_one_chaos(const std::vector<LoadedReport>& inputs) {
+  const long chaos = get_or<long>(inputs.front().run, "chaos", 0L);
+  for (const auto& in : inputs)
+    if (get_or<long>(in.run, "chaos", 0L) != chaos)
+      throw UsageError(fmt::format("{} and {} ran at different --chaos levels ({} and {})",
+                                   inputs.front().path, in.path, chaos,
+                                   get_or<long>(in.run, "chaos", 0L)));
+}
+
 }  // namespace
 
 Merged merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions& o) {
@@ -422,6 +433,7 @@ Merged merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions
   Merged m;
   LoadedReport& out = m.report;
   out.confidence = o.confidence > 0 ? o.confidence : inputs.front().confidence;
+  check_one_chaos(inputs);
   BuildMap build_map = merge_builds(inputs, o.allow_different_builds, out);
   auto origins = merge_groups(inputs, build_map, out);
   check_no_overlap(inputs, build_map, origins, out);

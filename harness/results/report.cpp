@@ -41,7 +41,8 @@ static nlohmann::json meta_json(const RunMeta& m) {
           {"shard_count", m.shard_count},
           {"expect", m.expect},
           {"confidence", m.confidence},
-          {"require_window", m.require_window}};
+          {"require_window", m.require_window},
+          {"chaos", m.chaos}};
 }
 
 nlohmann::json summary_json(const RunReport& r) {
@@ -130,6 +131,7 @@ std::string junit_xml(const RunReport& r) {
   prop("python.prefix", r.build.prefix);
   prop("python.source_revision", r.build.source_revision);
   prop("gilrace.seed", std::to_string(r.meta.base_seed));
+  prop("gilrace.chaos", std::to_string(r.meta.chaos));
   x += "    </properties>\n";
   for (const auto& g : r.aggregate.groups()) {
     x += fmt::format("    <testcase classname=\"gilrace.{}\" name=\"{}\" time=\"{:.3f}\">\n",
@@ -185,8 +187,10 @@ std::string junit_xml(const RunReport& r) {
 
 std::string text_summary(const RunReport& r) {
   std::string s;
-  s += fmt::format("gilrace {} | CPython {} | seed {} | {} trials in {:.1f} s\n", GILRACE_VERSION,
-                   r.build.flavour(), r.meta.base_seed, r.aggregate.trials(), r.end.wall_seconds);
+  s += fmt::format("gilrace {} | CPython {} | seed {}{} | {} trials in {:.1f} s\n", GILRACE_VERSION,
+                   r.build.flavour(), r.meta.base_seed,
+                   r.meta.chaos ? fmt::format(" | chaos {}", r.meta.chaos) : "",
+                   r.aggregate.trials(), r.end.wall_seconds);
   if (r.end.interrupted)
     s += fmt::format("interrupted: {} running trial(s) abandoned; results below are partial\n",
                      r.end.abandoned);

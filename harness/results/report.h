@@ -28,6 +28,7 @@ struct RunMeta {
   std::string expect = "pass";
   double confidence = 0.95;
   bool require_window = false;  // --require-window: a window_not_reached group fails the run
+  int chaos = 0;                // --chaos level, 0: off
 };
 
 struct RunReport {

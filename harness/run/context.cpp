@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "harness/base/seed.h"
+#include "harness/run/chaos.h"
 #include "harness/run/embed.h"
 #include "harness/run/messages.h"
 #include "harness/run/registry.h"
@@ -80,6 +81,7 @@ std::uint64_t Context::stream_seed(std::uint64_t stream) const {
 
 void Context::heartbeat(std::uint64_t n) {
   progress_.fetch_add(n, std::memory_order_relaxed);
+  chaos::at_heartbeat();
   maybe_flush();
 }
 
@@ -97,6 +99,7 @@ void Probe::hit(std::uint64_t n) {
   if (count_.fetch_add(n, std::memory_order_relaxed) == 0 && owner_) {
     owner_->send_line(encode_probe(name_, count()));
   }
+  chaos::at_probe();  // a probe is where the window is: a delay there is worth most
 }
 
 Probe& Context::probe(std::string_view name) {

@@ -11,6 +11,7 @@
 
 #include "gilrace/py.h"
 #include "harness/base/seed.h"
+#include "harness/run/chaos.h"
 #include "harness/run/crash_handler.h"
 #include "harness/run/embed.h"
 #include "harness/run/messages.h"
@@ -80,6 +81,8 @@ int run_trial(const RegisteredScenario& sc, const TrialSpec& spec, int message_f
   Context::Settings settings;
   settings.variant = spec.variant;
   settings.seed = derive_seed(spec.base_seed, spec.scenario, spec.variant, spec.trial);
+  // Before any other thread starts: each one arms itself as it starts (signal_stack.cpp).
+  chaos::start(spec.chaos, settings.seed);
   settings.trial = spec.trial;
   settings.threads = spec.threads > 0 ? spec.threads : sc.info.default_threads;
   settings.params = merged_params(sc.info, spec.params);
@@ -98,6 +101,8 @@ int run_trial(const RegisteredScenario& sc, const TrialSpec& spec, int message_f
         sc.info.param_probes ? "ScenarioInfo::probes, or its probe parameters in `gilrace list`"
                              : "ScenarioInfo::probes"));
 
+  if (spec.chaos)
+    for (const auto& [key, n] : chaos::counts()) ctx.note(key, std::to_string(n));
   ctx.flush();
   if (message_fd >= 0) {
     ctx.send_line(encode_result(status_name(r.status), r.message));

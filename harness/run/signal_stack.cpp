@@ -12,6 +12,8 @@
 #include <memory>
 #include <new>
 
+#include "harness/run/chaos.h"
+
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
 #define GILRACE_TSAN 1
@@ -91,6 +93,7 @@ struct ThreadStart {
 void* start_with_signal_stack(void* p) {
   const ThreadStart s = *std::unique_ptr<ThreadStart>(static_cast<ThreadStart*>(p));  // freed here
   gilrace::ensure_signal_stack();
+  gilrace::chaos::arm_this_thread();  // nothing when chaos is off
   return s.start(s.arg);
 }
 

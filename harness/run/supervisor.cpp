@@ -362,7 +362,7 @@ class Supervisor {
       const Group& group = o_.groups[*g];
       TrialSpec spec{group.scenario->info.name,   group.variant, o_.base_seed,
                      index_of(*g, launched_[*g]), group.threads, group.params,
-                     group.scenario->plugin};
+                     group.scenario->plugin,      o_.chaos};
       ++launched_[*g];
       spawn(std::move(spec), *g);
     }

@@ -32,6 +32,7 @@ struct RunOptions {
   double timeout = 60;  // hard limit per trial, seconds
   double stall = 10;    // no heartbeat for this long: deadlock
   std::uint64_t base_seed = 0;
+  int chaos = 0;                 // --chaos level of every trial, 0: off
   std::uint64_t stop_after = 0;  // stop launching after this many failures; 0: never
   int shard_index = 0;
   int shard_count = 1;

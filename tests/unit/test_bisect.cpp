@@ -182,6 +182,7 @@ TEST_CASE("rate files round-trip and refuse what they cannot use") {
   r.match = "crash";
   r.other = "skip";
   r.params = {{"file", "/tmp/p.txt"}};
+  r.chaos = 2;
   r.failures = 20;
   r.trials = 67;
   r.confidence = 0.99;
@@ -193,6 +194,8 @@ TEST_CASE("rate files round-trip and refuse what they cannot use") {
   CHECK(back.variant == r.variant);
   CHECK(back.match == r.match);
   CHECK(back.params == r.params);
+  CHECK(back.chaos == 2);
+  CHECK(parse_rate_file("rate=0.5\n", "f").chaos == 0);  // older files: measured without chaos
   CHECK(back.failures == 20);
   CHECK(back.trials == 67);
   CHECK(back.confidence == Approx(0.99));
