@@ -98,11 +98,11 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   if (a.expect != "pass" && a.expect != "fail")
     throw UsageError(fmt::format("--expect must be pass or fail, got '{}'", a.expect));
   meta.expect = a.expect;
-  if (!a.match.empty() && !a.bisect.on && a.expect != "fail")
+  if (!a.match.empty() && !a.bisect.on() && a.expect != "fail")
     throw UsageError("--match needs --bisect or --expect fail");
   const TargetMatcher target(a.expect == "fail" ? a.match : std::vector<std::string>{});
   meta.confidence = parse_fraction(
-      a.confidence.empty() ? (a.bisect.on ? "0.99" : "0.95") : a.confidence, "--confidence");
+      a.confidence.empty() ? (a.bisect.on() ? "0.99" : "0.95") : a.confidence, "--confidence");
   meta.require_window = a.require_window;
   meta.command = argv;
   meta.started_at = now_iso8601();
