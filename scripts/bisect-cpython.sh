@@ -250,7 +250,7 @@ stop_child() {
     CHILD=""
 }
 in_background() { # in_background CMD...: run it in its own session, wait, return its exit code
-    setsid "$@" &
+    setsid "$@" 3>&- &
     CHILD=$!
     wait "$CHILD"
     local rc=$?
@@ -271,9 +271,12 @@ restore() {
 interrupted() {
     trap '' INT TERM HUP
     stop_child
-    echo "gilrace-bisect: none reason=interrupted run=$RUN"
+    # to the script's own stdout: a trap runs inside the redirections of the
+    # command it interrupted (a step's output goes to stderr)
+    echo "gilrace-bisect: none reason=interrupted run=$RUN" >&3
     exit 130
 }
+exec 3>&1
 trap restore EXIT
 trap interrupted INT TERM HUP
 log "run folder $RUN; will restore ${ORIG_BRANCH:-$ORIG_SHA} afterwards"

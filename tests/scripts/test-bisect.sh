@@ -302,6 +302,33 @@ check "a contradicting verification happened in some of 8 seeds ($contradicted)"
 check "... and each names no commit, exits 1 and says why (${wrong:-ok})" test -z "$wrong"
 check "... and the checkout is back on main" untouched "$F4" main
 
+# ------------------------------------------------------------------ terminated in the middle of a step
+# A step that takes long (a CPython build): SIGTERM to bisect-cpython.sh alone
+# must stop the step and everything it started at once, then restore the checkout.
+SLOW="$TMP/slow-step.sh"
+cat >"$SLOW" <<EOF
+#!/bin/sh
+echo \$\$ >"$TMP/slow.pid"
+sleep 300
+EOF
+chmod +x "$SLOW"
+git -C "$H1" checkout -q main
+rm -f "$TMP/slow.pid"
+"$BISECT" --cpython "$H1" --good "$(commit "$H1" 0)" --bad main --scenario selftest-bisect \
+    --step "$SLOW" -- --rate 1 >"$TMP/out" 2>"$TMP/err" &
+bisect_pid=$!
+for _ in $(seq 1 100); do [[ -s $TMP/slow.pid ]] && break; sleep 0.1; done
+started=$SECONDS
+kill -TERM "$bisect_pid"
+wait "$bisect_pid"
+RC=$? LAST=$(tail -n 1 "$TMP/out")
+check "terminated: exit 130 within 15 s (exit $RC after $((SECONDS - started)) s)" \
+    eval '[[ $RC == 130 && $((SECONDS - started)) -le 15 ]]'
+check "terminated: the last line says so ($LAST)" \
+    eval '[[ $LAST == "gilrace-bisect: none reason=interrupted run="* ]]'
+check "terminated: the step is gone" eval '! kill -0 "$(cat "$TMP/slow.pid")" 2>/dev/null'
+check "terminated: the checkout is back on main, not bisecting" untouched "$H1" main
+
 # ------------------------------------------------------------------ bisect-cpython.sh usage errors
 mkdir -p "$TMP/plain"
 expect_exit 2 "bisect-cpython.sh without arguments" "$BISECT"
