@@ -68,7 +68,7 @@ usage() { sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//p}' "$SELF"; }
 # ---------------------------------------------------------------- one step
 # Internal: `bisect-cpython.sh --internal-step RUN_DIR LABEL -- CMD...` runs one
 # step in the current checkout, shows its output, records its verdict in
-# RUN_DIR/verdicts.tsv (label, commit, exit, verdict line, other signatures),
+# RUN_DIR/verdicts.tsv (label, commit, exit, seconds, verdict line, other signatures),
 # and exits 0/1/125, or 128 (stop the bisect) for anything else.
 if [[ ${1:-} == --internal-step ]]; then
     run_dir=$2 label=$3
@@ -78,13 +78,15 @@ if [[ ${1:-} == --internal-step ]]; then
     [[ $label == step ]] && label="step $(($(grep -c '^step ' "$run_dir/verdicts.tsv") + 1))"
     out="$run_dir/step-$n-${rev:0:12}.out"
     printf '\n%s: === %s: %s %s\n' "$PROG" "$label" "${rev:0:12}" "$(git log -1 --format=%s "$rev")" >&2
+    started=$SECONDS
     "$@" | tee "$out"
     rc=${PIPESTATUS[0]}
+    secs=$((SECONDS - started))
     verdict=$(grep -E '^gilrace-(verdict|calibration):' "$out" | tail -n 1)
     [[ -n $verdict ]] || verdict="(no verdict line)"
     # gilrace lists each signature seen: "bisect:   other  3 x fatal_error ... [id]"
     others=$(sed -nE 's/^bisect:   other +//p' "$out" | paste -sd ';' -)
-    printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$rev" "$rc" "$verdict" "$others" >>"$run_dir/verdicts.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rev" "$rc" "$secs" "$verdict" "$others" >>"$run_dir/verdicts.tsv"
     case $rc in
     0 | 1 | 125) exit "$rc" ;;
     130 | 143) exit 130 ;;
@@ -289,7 +291,7 @@ step() { # step LABEL [extra gilrace args...]: the step at the checked-out commi
     in_background "$SELF" --internal-step "$RUN" "$label" -- "${STEP_CMD[@]}" "$SCENARIO" "$MODE" "${GARGS[@]}" "$@" >&2
 }
 at() { git checkout -q --detach "$1" || { log "cannot check out $1"; exit 1; }; }
-last_verdict() { tail -n 1 "$RUN/verdicts.tsv" | cut -f4; }
+last_verdict() { tail -n 1 "$RUN/verdicts.tsv" | cut -f5; }
 give_up() { # give_up MESSAGE REASON: the bisect cannot go on; say why, show the table
     log "$1"
     print_table
@@ -298,9 +300,9 @@ give_up() { # give_up MESSAGE REASON: the bisect cannot go on; say why, show the
 }
 
 print_table() {
-    printf '\n%-15s %-12s %-10s %-4s %s\n' step commit verdict exit evidence
-    local label rev rc verdict others rest word evidence sig
-    while IFS=$'\t' read -r label rev rc verdict others; do
+    printf '\n%-15s %-12s %-10s %-4s %-6s %s\n' step commit verdict exit time evidence
+    local label rev rc secs verdict others rest word evidence sig
+    while IFS=$'\t' read -r label rev rc secs verdict others; do
         word="?" evidence=$verdict
         if [[ $verdict == gilrace-*:* ]]; then
             rest=${verdict#gilrace-*: }
@@ -310,12 +312,15 @@ print_table() {
             # a calibration line has no verdict word: "gilrace-calibration: rate=..."
             [[ $word == *=* ]] && word=calibrated evidence=$rest
         fi
-        printf '%-15s %-12s %-10s %-4s %s  | %s\n' "$label" "${rev:0:12}" "$word" "$rc" "$evidence" \
+        printf '%-15s %-12s %-10s %-4s %-6s %s  | %s\n' "$label" "${rev:0:12}" "$word" "$rc" "${secs}s" "$evidence" \
             "$(git log -1 --format=%s "$rev")"
         if [[ -n $others ]]; then
             while IFS= read -r sig; do printf '%-15s %-12s other: %s\n' "" "" "$sig"; done <<<"${others//;/$'\n'}"
         fi
     done <"$RUN/verdicts.tsv"
+    # What a step costs (its build and its trials), for choosing the range and the confidence.
+    cut -f4 "$RUN/verdicts.tsv" | sort -n | awk '{ t[NR] = $1; sum += $1 }
+        END { if (NR) printf "%d steps in %ds, median %ds\n", NR, sum, NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }'
     echo
 }
 
@@ -384,13 +389,13 @@ fi
 # regression bisect, fixed (exit 1) with --find-fix.
 clean_rc=$(end_rc "$CLEAN_TERM")
 read -r uncertain risk < <(awk -F'\t' -v rc="$clean_rc" -v c="$STEP_CONFIDENCE" '
-    $4 ~ /^gilrace-calibration: rate=/ || ($3 == rc && $4 ~ /^gilrace-verdict: /) { k++ }
+    $5 ~ /^gilrace-calibration: rate=/ || ($3 == rc && $5 ~ /^gilrace-verdict: /) { k++ }
     END { printf "%d %.4g\n", k, k * (1 - c) }' "$RUN/verdicts.tsv")
 # As many digits as it takes not to round 1 - risk up to 1.
 answer_confidence=$(awk -v r="$risk" 'BEGIN { d = 3; if (r > 0) d = int(-log(r) / log(10)) + 3; printf "%." d "g", 1 - r }')
 needed=$(sed -nE 's/^.*gilrace-(verdict|calibration): .*needed=([0-9]+).*$/\2/p' "$RUN/verdicts.tsv" | sort -n | tail -n 1)
 verify_word() { # the verdict word and counts of the last step: "bad:1/3"
-    tail -n 1 "$RUN/verdicts.tsv" | cut -f4 |
+    tail -n 1 "$RUN/verdicts.tsv" | cut -f5 |
         sed -nE 's/^gilrace-verdict: ([a-z]+) .*trials=([0-9]+) failures=([0-9]+).*/\1:\3\/\2/p; t; s/^gilrace-verdict: ([a-z]+).*/\1/p'
 }
 verify="" contradiction=""

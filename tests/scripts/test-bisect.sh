@@ -190,7 +190,7 @@ check "p=0.3: --confidence 0.999 is the whole bisect's, split over 6 verdicts th
 check "p=0.3: the stated confidence reaches the target ($LAST)" \
     eval 'awk -v c="$(sed -E "s/.* confidence=([0-9.]+) .*/\\1/" <<<"$LAST")" "BEGIN { exit !(c >= 0.999) }"'
 check "p=0.3: the rate was calibrated at the bad revision" \
-    eval 'grep -qE "^bad +[0-9a-f]{12} +calibrated +0 +rate=0\.[0-9]+ failures=2[01] " "$TMP/out"'
+    eval 'grep -qE "^bad +[0-9a-f]{12} +calibrated +0 +[0-9]+s +rate=0\.[0-9]+ failures=2[01] " "$TMP/out"'
 check "p=0.3: the broken build at c7 was 125 (does_not_build)" \
     eval 'table_row "$(commit "$H2" 7)" | grep -q " skip .* 125 .*reason=does_not_build"'
 check "p=0.3: the calibration's rate file is in the run folder" test -s "${LAST##* run=}/rate.txt"
@@ -254,7 +254,7 @@ for seed in $(seq 1 20); do
     fi
     if [[ $seed == 1 ]]; then
         check "fix p=0.3: the rate was calibrated at the broken end" \
-            eval 'grep -qE "^broken +$(commit "$F2" 0 | cut -c1-12) +calibrated +0 +rate=0\.[0-9]+ failures=2[01] " "$TMP/out"'
+            eval 'grep -qE "^broken +$(commit "$F2" 0 | cut -c1-12) +calibrated +0 +[0-9]+s +rate=0\.[0-9]+ failures=2[01] " "$TMP/out"'
         check "fix p=0.3: the stated confidence reaches 0.99 ($LAST)" \
             eval 'awk -v c="$(sed -E "s/.* confidence=([0-9.]+) .*/\\1/" <<<"$LAST")" "BEGIN { exit !(c >= 0.99) }"'
     fi
