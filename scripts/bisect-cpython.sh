@@ -44,8 +44,8 @@
 #   gilrace-bisect: first-fixed=<sha> confidence=<v> verify=<this>,<parent> run=<folder>
 #   gilrace-bisect: none reason=<why> run=<folder>
 # confidence = 1 - the sum of (1 - C_step) over the verdicts that could err (the
-# clean ones and the calibration); verify=<verdict>:<failures>/<trials> for the
-# answer, then for each parent.
+# clean ones and the calibration), or "unknown" when -n chose the trials;
+# verify=<verdict>:<failures>/<trials> for the answer, then for each parent.
 # Everything is kept in ${GILRACE_CACHE:-~/.cache/gilrace}/bisect/runs/<id>/.
 # Exit: 0 the commit was found; 1 it was not (an endpoint is not what it should
 # be, the calibration saw no target failure, skipped commits left it ambiguous,
@@ -424,7 +424,13 @@ if [[ -n $contradiction ]]; then
     exit 1
 fi
 echo "first $NEW_TERM commit: $(git log -1 --format='%H %s' "$first")"
-echo "probability that it is wrong: at most $risk ($uncertain verdicts that could err, each at most $(awk -v c="$STEP_CONFIDENCE" 'BEGIN { printf "%.3g", 1 - c }'))"
+if has -n || has --repeat; then
+    # The trials were chosen, not derived from a rate: nothing bounds a clean verdict's error.
+    answer_confidence=unknown
+    echo "probability that it is wrong: unknown (-n chose the trials; give --rate or let it calibrate for a bound)"
+else
+    echo "probability that it is wrong: at most $risk ($uncertain verdicts that could err, each at most $(awk -v c="$STEP_CONFIDENCE" 'BEGIN { printf "%.3g", 1 - c }'))"
+fi
 [[ -n $verify ]] && echo "verification with $((3 * needed)) trials: $verify (the commit, then its parent(s))"
 echo "gilrace-bisect: first-$NEW_TERM=$first confidence=$answer_confidence verify=${verify:-not_run} run=$RUN"
 exit 0

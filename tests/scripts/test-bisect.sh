@@ -126,7 +126,7 @@ table_row() { # table_row SHA: the verdict table's row(s) for that commit
 }
 # answer_is KIND SHA: the last line names SHA as first-KIND, with a confidence and a verification
 answer_is() {
-    [[ $LAST =~ ^gilrace-bisect:\ first-$1=$2\ confidence=0\.[0-9]+\ verify=[a-z]+:[0-9]+/[0-9]+,[a-z]+:[0-9]+/[0-9]+\ run= ]]
+    [[ $LAST =~ ^gilrace-bisect:\ first-$1=$2\ confidence=(0\.[0-9]+|unknown)\ verify=[a-z]+:[0-9]+/[0-9]+,[a-z]+:[0-9]+/[0-9]+\ run= ]]
 }
 
 # ------------------------------------------------------------------ p = 1, an unrelated failure
@@ -236,6 +236,11 @@ run "$BISECT" --cpython "$F1" --find-fix --broken "$(commit "$F1" 0)" --fixed ma
     --scenario selftest-bisect --step "$STEP" -- --rate 1 --match crash --other bad
 check "fix p=1 --other bad: the unrelated failure counts as broken, so c8 is named ($LAST)" \
     answer_is fixed "$(commit "$F1" 8)"
+run "$BISECT" --cpython "$F1" --find-fix --broken "$(commit "$F1" 0)" --fixed main \
+    --scenario selftest-bisect --step "$STEP" -- -n 2 --match crash
+check "fix -n 2: c6, verified with 6 trials, and no error bound claimed ($LAST)" \
+    eval 'answer_is fixed "$(commit "$F1" 6)" && [[ $LAST == *" confidence=unknown verify=fixed:0/6,broken:"* ]]'
+
 
 # ------------------------------------------------------------------ --find-fix, p = 0.3, 20 seeds
 # c0..c8 crash in 30% of trials, c9 fixes it. Calibrated at the broken end, at
