@@ -7,14 +7,24 @@
 #   git bisect run /path/to/gilrace/scripts/bisect-step.sh [--free-threading] [--debug] [--tsan] \
 #       -- SCENARIO --rate-file rate.txt [--match M] [other `gilrace run` options]
 #
+# Which commit fixed it (the terms old=broken, new=fixed):
+#
+#   git bisect start --term-old=broken --term-new=fixed FIXED BROKEN
+#   git bisect run /path/to/gilrace/scripts/bisect-step.sh --find-fix -- SCENARIO --rate-file rate.txt
+#
 # Everything after -- goes to `gilrace run ... --bisect` (see its --rate,
 # --rate-file, --calibrate, --match, --other, --confidence, --variant, -j).
 # Options:
+#   --find-fix        `gilrace run --bisect=fix`: exit 0 broken (the target
+#                     failure reproduced: git bisect's old term), 1 fixed
+#                     (N clean trials that reached the window: the new term)
 #   --cpython DIR     the checkout (default: the git top level of the current directory)
 #   --free-threading, --debug, --tsan
 #                     the flavour: configure flags as in scripts/build-cpython.sh
 #   --jobs N          make -j (default: nproc)
 #   --clean           start this checkout's build folder afresh
+#   (CPython compiles through ccache when /usr/lib/ccache exists: a step that
+#   goes back to sources built before costs little; GILRACE_CCACHE=0 turns it off)
 #   -h, --help        this text
 # The build folder is outside the checkout, one per checkout and flavour,
 # reused from step to step: ${GILRACE_CACHE:-~/.cache/gilrace}/bisect/<name>-<flavour>-<hash>/
@@ -22,7 +32,7 @@
 # inputs change; prefix/ = its install; gilrace-<pyX.Y>/ = gilrace built against
 # it; logs/<commit>.log; artifacts/<commit>/ = failure artifacts).
 #
-# Exit: 0 good, 1 bad; 125 cannot test this commit (CPython does not configure
+# Exit: 0 good, 1 bad (with --find-fix: 0 broken, 1 fixed); 125 cannot test this commit (CPython does not configure
 # or build, it lacks the flavour, gilrace does not build against it, or gilrace
 # says so: the scenario does not apply, only other failures, no trial reached the
 # window: reason=window_not_reached); 128 bad usage or
@@ -48,7 +58,7 @@ usage() { sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"
 # shellcheck source-path=SCRIPTDIR source=lib/cpython-flavours.sh
 . "$ROOT/scripts/lib/cpython-flavours.sh"
 
-CPYTHON="" FT=false DEBUG=false TSAN=false JOBS="" CLEAN=false GARGS=() SAW_DASHES=false
+CPYTHON="" FT=false DEBUG=false TSAN=false JOBS="" CLEAN=false GARGS=() SAW_DASHES=false FIND_FIX=false
 need_arg() { [[ $# -ge 2 && -n $2 ]] || die "option $1 needs a value"; }
 while [[ $# -gt 0 ]]; do
     opt=$1
@@ -63,6 +73,7 @@ while [[ $# -gt 0 ]]; do
     --tsan | --thread-sanitizer) TSAN=true; shift ;;
     --jobs | -j) need_arg "$@"; JOBS=$2; shift 2 ;;
     --clean) CLEAN=true; shift ;;
+    --find-fix) FIND_FIX=true; shift ;;
     -h | --help) usage; exit 0 ;;
     --) shift; SAW_DASHES=true; GARGS=("$@"); break ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -72,6 +83,11 @@ if ! $SAW_DASHES || [[ ${#GARGS[@]} == 0 || ${GARGS[0]} == -* ]]; then
     die "name the scenario after --: bisect-step.sh [options] -- SCENARIO [gilrace run options]"
 fi
 if [[ -n $JOBS && ! $JOBS =~ ^[1-9][0-9]*$ ]]; then die "--jobs needs a positive number"; fi
+if $FIND_FIX; then
+    for a in "${GARGS[@]}"; do
+        [[ $a == --bisect || $a == --bisect=* ]] && die "--find-fix runs gilrace with --bisect=fix: drop $a after --"
+    done
+fi
 JOBS=${JOBS:-$(nproc)}
 
 if [[ -z $CPYTHON ]]; then
@@ -107,6 +123,7 @@ LOG="$AREA/logs/$SHORT.log"
 : >"$LOG"
 if $CLEAN; then rm -rf "$BUILD" "$PREFIX" "$AREA"/*.stamp; fi
 mkdir -p "$BUILD"
+if [[ ${GILRACE_CCACHE:-1} != 0 && -d /usr/lib/ccache ]]; then export PATH="/usr/lib/ccache:$PATH"; fi
 log "CPython $SRC_VERSION at $SHORT [$FLAVOUR_NAME]; build folder $AREA; log $LOG"
 
 fail_build() { # the commit does not build: 125
@@ -182,7 +199,7 @@ GILRACE=$("$ROOT/scripts/build-harness.sh" "${HARNESS_ARGS[@]}" -- -DGILRACE_TES
 # ---------------------------------------------------------------- verdict
 run_args=("${GARGS[@]}")
 has() { local a; for a in "${GARGS[@]}"; do [[ $a == "$1" || $a == "$1="* ]] && return 0; done; return 1; }
-has --bisect || run_args+=(--bisect)
+if $FIND_FIX; then run_args+=(--bisect=fix); else has --bisect || run_args+=(--bisect); fi
 # Failure artifacts go beside the build, never into the checkout.
 has --artifacts || has --json || has --events || has --junit || run_args+=(--artifacts "$AREA/artifacts/$SHORT")
 log "gilrace run ${run_args[*]}"

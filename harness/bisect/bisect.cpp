@@ -71,6 +71,13 @@ OtherPolicy parse_other_policy(std::string_view text) {
   throw UsageError(fmt::format("--other must be good, bad or skip, got '{}'", text));
 }
 
+BisectDirection parse_bisect_direction(std::string_view text) {
+  if (text == "regression") return BisectDirection::regression;
+  if (text == "fix") return BisectDirection::fix;
+  throw UsageError(
+      fmt::format("--bisect is --bisect (regression) or --bisect=fix, got '{}'", text));
+}
+
 std::string_view other_policy_name(OtherPolicy p) {
   switch (p) {
     case OtherPolicy::good:
@@ -100,15 +107,18 @@ BisectTally tally(const GroupStats& g, const TargetMatcher& m, OtherPolicy other
 }
 
 Verdict decide_verdict(const BisectTally& t, std::uint64_t needed, double confidence,
-                       OtherPolicy other) {
+                       OtherPolicy other, BisectDirection direction) {
+  // git bisect run: 0 is the old term (good; broken), 1 the new one (bad; fixed).
+  const bool fix = direction == BisectDirection::fix;
   Verdict v;
+  v.direction = direction;
   v.needed = needed;
   v.seen = t;
   v.confidence = confidence;
   v.clean = t.passes() + (other == OtherPolicy::good ? t.other : 0);
   if (t.target > 0) {
-    v.kind = Verdict::Kind::bad;
-    v.exit_code = kExitFailed;
+    v.kind = Verdict::Kind::reproduced;
+    v.exit_code = fix ? kExitOk : kExitFailed;
     Interval ci = wilson_interval(t.target, t.trials, confidence);
     v.rate_low = ci.low;
     v.rate_high = ci.high;
@@ -116,8 +126,8 @@ Verdict decide_verdict(const BisectTally& t, std::uint64_t needed, double confid
   }
   v.rate_high = clean_upper_bound(v.clean, confidence);
   if (needed > 0 && v.clean >= needed && !t.window_missed) {
-    v.kind = Verdict::Kind::good;
-    v.exit_code = kExitOk;
+    v.kind = Verdict::Kind::clean;
+    v.exit_code = fix ? kExitFailed : kExitOk;
     return v;
   }
   v.kind = Verdict::Kind::skip;
@@ -134,11 +144,12 @@ Verdict decide_verdict(const BisectTally& t, std::uint64_t needed, double confid
 }
 
 std::string_view Verdict::name() const {
+  const bool fix = direction == BisectDirection::fix;
   switch (kind) {
-    case Kind::good:
-      return "good";
-    case Kind::bad:
-      return "bad";
+    case Kind::clean:
+      return fix ? "fixed" : "good";
+    case Kind::reproduced:
+      return fix ? "broken" : "bad";
     case Kind::interrupted:
       return "interrupted";
     case Kind::skip:
@@ -151,8 +162,9 @@ std::string Verdict::line() const {
   std::string s = fmt::format("gilrace-verdict: {} needed={} trials={} failures={} other={}",
                               name(), needed, seen.trials, seen.target, seen.other);
   if (seen.skipped) s += fmt::format(" skipped={}", seen.skipped);
-  if (kind == Kind::bad) s += fmt::format(" rate>={} rate<={}", num(rate_low), num(rate_high));
-  if (kind == Kind::good) s += fmt::format(" rate<={}", num(rate_high));
+  if (kind == Kind::reproduced)
+    s += fmt::format(" rate>={} rate<={}", num(rate_low), num(rate_high));
+  if (kind == Kind::clean) s += fmt::format(" rate<={}", num(rate_high));
   if (!reason.empty()) s += fmt::format(" reason={}", reason);
   s += fmt::format(" confidence={:g}", confidence);
   return s;
@@ -160,6 +172,7 @@ std::string Verdict::line() const {
 
 nlohmann::json Verdict::to_json() const {
   nlohmann::json j = {{"verdict", name()},
+                      {"direction", direction == BisectDirection::fix ? "fix" : "regression"},
                       {"exit_code", exit_code},
                       {"needed", needed},
                       {"trials", seen.trials},
@@ -170,8 +183,8 @@ nlohmann::json Verdict::to_json() const {
                       {"confidence", confidence},
                       {"line", line()}};
   if (!reason.empty()) j["reason"] = reason;
-  if (kind == Kind::bad) j["rate_interval"] = {rate_low, rate_high};
-  if (kind == Kind::good) j["rate_ruled_out_above"] = rate_high;
+  if (kind == Kind::reproduced) j["rate_interval"] = {rate_low, rate_high};
+  if (kind == Kind::clean) j["rate_ruled_out_above"] = rate_high;
   return j;
 }
 
@@ -251,8 +264,10 @@ RateRecord read_rate_file(const std::string& path) {
 // ---------------------------------------------------------------- `run --bisect`
 
 void add_bisect_options(CLI::App* run, BisectArgs& a) {
-  run->add_flag("--bisect", a.on,
-                "One `git bisect run` step: exit 0 good, 1 bad, 125 this build cannot be tested");
+  run->add_flag("--bisect{regression}", a.mode,
+                "One `git bisect run` step: exit 0 good, 1 bad, 125 this build cannot be tested. "
+                "--bisect=fix looks for the fixing commit (terms old=broken, new=fixed): exit 0 "
+                "broken (the target failure reproduced), 1 fixed, 125");
   run->add_flag("--calibrate", a.calibrate,
                 "With --bisect, on a known-bad build: measure the target's failure rate into "
                 "--rate-file");
@@ -266,7 +281,7 @@ void add_bisect_options(CLI::App* run, BisectArgs& a) {
 
 BisectPlan plan_bisect(const BisectArgs& a, const BisectShape& s) {
   BisectPlan p;
-  if (!a.on) {
+  if (!a.on()) {
     const char* lone = a.calibrate            ? "--calibrate"
                        : !a.rate.empty()      ? "--rate"
                        : !a.rate_file.empty() ? "--rate-file"
@@ -284,6 +299,7 @@ BisectPlan plan_bisect(const BisectArgs& a, const BisectShape& s) {
     throw UsageError("--bisect stops at the first target failure: drop --stop-after");
 
   p.on_ = true;
+  p.direction_ = parse_bisect_direction(a.mode);
   p.calibrate_ = a.calibrate;
   p.other_ = parse_other_policy(a.other);
   p.matcher_ = TargetMatcher(s.match);
@@ -366,6 +382,7 @@ void BisectPlan::configure(RunOptions& o) const {
 
 int BisectPlan::not_applicable(const std::string& scenario, const std::string& reason) {
   Verdict v;
+  v.direction = direction_;
   v.needed = needed_;
   v.confidence = confidence_;
   v.reason = "not_applicable";
@@ -389,7 +406,7 @@ void BisectPlan::finish(RunReport& r) {
     }
   if (calibrate_) return finish_calibration(r, t);
 
-  Verdict v = decide_verdict(t, needed_, confidence_, other_);
+  Verdict v = decide_verdict(t, needed_, confidence_, other_, direction_);
   if (r.end.interrupted) {
     v.kind = Verdict::Kind::interrupted;
     v.exit_code = r.exit_code;
@@ -420,17 +437,17 @@ void BisectPlan::finish(RunReport& r) {
                        outcome_and_signature(sig.outcome, sig.signature), sig.id);
     }
   switch (v.kind) {
-    case Verdict::Kind::bad:
+    case Verdict::Kind::reproduced:
       s += fmt::format(
-          "bisect: bad: the target failure reproduced in {}/{} trials "
+          "bisect: {}: the target failure reproduced in {}/{} trials "
           "(rate {} to {} at {}%)\n",
-          t.target, t.trials, percent(v.rate_low), percent(v.rate_high), conf);
+          v.name(), t.target, t.trials, percent(v.rate_low), percent(v.rate_high), conf);
       break;
-    case Verdict::Kind::good:
+    case Verdict::Kind::clean:
       s += fmt::format(
-          "bisect: good: no target failure in {} clean trials: a rate above {} is "
+          "bisect: {}: no target failure in {} clean trials: a rate above {} is "
           "ruled out at {}%\n",
-          v.clean, percent(v.rate_high), conf);
+          v.name(), v.clean, percent(v.rate_high), conf);
       break;
     case Verdict::Kind::interrupted:
       s += "bisect: interrupted: no verdict\n";

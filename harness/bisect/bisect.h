@@ -1,5 +1,8 @@
 // `gilrace run SCENARIO --bisect`: one step of `git bisect run`, with a verdict
 // it can trust, and `--calibrate`, which measures the failure rate a step needs.
+// `--bisect` (= `--bisect=regression`) looks for the commit that broke it,
+// `--bisect=fix` for the commit that fixed it; the verdicts below name the
+// regression direction, the fix direction's words and exit codes follow them.
 //
 // A step runs N trials of one scenario and variant, N chosen so that a build
 // that shows the target failure in a fraction P of its trials shows it at least
@@ -8,6 +11,9 @@
 //   bad  (exit 1)    a target failure happened;
 //   good (exit 0)    N clean trials without one: any rate above
 //                    1-(1-C)^(1/N) (which is <= P) is ruled out at confidence C;
+//   with --bisect=fix, for `git bisect start --term-old=broken --term-new=fixed`:
+//   broken (exit 0)  a target failure happened (the old term: still broken);
+//   fixed (exit 1)   N clean trials without one (the new term), as for good;
 //   skip (exit 125)  this build cannot answer: the scenario does not apply to it,
 //                    or fewer than N clean trials (other failures under
 //                    --other skip, trials the scenario skipped, a --duration cut),
@@ -51,7 +57,10 @@ double calibrated_rate(std::uint64_t failures, std::uint64_t trials, double conf
 // ---------------------------------------------------------------- the target
 
 enum class OtherPolicy { skip, good, bad };
-OtherPolicy parse_other_policy(std::string_view text);  // throws UsageError
+// Which question the bisect asks: the commit that broke it, or the one that fixed it.
+enum class BisectDirection { regression, fix };
+BisectDirection parse_bisect_direction(std::string_view text);  // throws UsageError
+OtherPolicy parse_other_policy(std::string_view text);          // throws UsageError
 std::string_view other_policy_name(OtherPolicy p);
 
 // ---------------------------------------------------------------- verdict
@@ -68,8 +77,10 @@ struct BisectTally {
 BisectTally tally(const GroupStats& g, const TargetMatcher& m, OtherPolicy other);
 
 struct Verdict {
-  enum class Kind { good, bad, skip, interrupted };
+  // clean: N clean trials (good; fixed), reproduced: a target failure (bad; broken).
+  enum class Kind { clean, reproduced, skip, interrupted };
   Kind kind = Kind::skip;
+  BisectDirection direction = BisectDirection::regression;
   int exit_code = 125;
   // For skip: not_applicable, other_failures, skipped_trials, too_few_trials,
   // window_not_reached.
@@ -78,19 +89,20 @@ struct Verdict {
   BisectTally seen;
   std::uint64_t clean = 0;  // trials that count as evidence of a good build
   double confidence = 0.99;
-  // bad: the Wilson interval of the target rate; good: rate_high is the rate
-  // ruled out (1-(1-C)^(1/clean)).
+  // reproduced: the Wilson interval of the target rate; clean: rate_high is the
+  // rate ruled out (1-(1-C)^(1/clean)).
   double rate_low = 0;
   double rate_high = 1;
 
-  std::string_view name() const;  // good, bad, skip, interrupted
+  // good, bad (fixed, broken with --bisect=fix), skip, interrupted
+  std::string_view name() const;
   // "gilrace-verdict: good needed=13 trials=13 failures=0 other=0 rate<=0.2977 confidence=0.99"
   std::string line() const;
   nlohmann::json to_json() const;
 };
 
 Verdict decide_verdict(const BisectTally& t, std::uint64_t needed, double confidence,
-                       OtherPolicy other);
+                       OtherPolicy other, BisectDirection direction = BisectDirection::regression);
 
 // ---------------------------------------------------------------- rate file
 
@@ -117,7 +129,8 @@ RateRecord read_rate_file(const std::string& path);                          // 
 
 // The options `run` gains.
 struct BisectArgs {
-  bool on = false;
+  std::string mode;  // "" (no --bisect), regression or fix
+  bool on() const { return !mode.empty(); }
   bool calibrate = false;
   std::string rate;
   std::string rate_file;
@@ -166,6 +179,7 @@ class BisectPlan {
   std::uint64_t needed_ = 0;
   std::uint64_t calibration_stop_ = 20;
   double confidence_ = 0.99;
+  BisectDirection direction_ = BisectDirection::regression;
   std::optional<double> rate_;
   std::string rate_source_;  // for the text: where the rate came from
   std::string rate_file_;

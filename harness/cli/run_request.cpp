@@ -35,10 +35,10 @@ RunMeta read_meta(const RunArgs& a, const std::vector<std::string>& argv) {
   if (a.expect != "pass" && a.expect != "fail")
     throw UsageError(fmt::format("--expect must be pass or fail, got '{}'", a.expect));
   m.expect = a.expect;
-  if (!a.match.empty() && !a.bisect.on && a.expect != "fail")
+  if (!a.match.empty() && !a.bisect.on() && a.expect != "fail")
     throw UsageError("--match needs --bisect or --expect fail");
   m.confidence = parse_fraction(
-      a.confidence.empty() ? (a.bisect.on ? "0.99" : "0.95") : a.confidence, "--confidence");
+      a.confidence.empty() ? (a.bisect.on() ? "0.99" : "0.95") : a.confidence, "--confidence");
   m.require_window = a.require_window;
   m.chaos = parse_chaos_level(a.chaos);
   m.command = argv;

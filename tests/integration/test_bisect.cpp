@@ -74,6 +74,33 @@ TEST_CASE("a build that never fails is good after exactly the trials needed") {
   CHECK(starts_with(last_line(c.out), "gilrace-verdict: good needed=20 trials=20 "));
 }
 
+TEST_CASE("--bisect=fix: exit 0 broken at the first target failure, 1 fixed after N clean") {
+  Run broken = step(probs("p=1\n"), {"--rate", "0.3", "-j", "1", "--bisect=fix"});
+  INFO(broken.out);
+  CHECK(broken.exit_code == 0);
+  CHECK(starts_with(last_line(broken.out),
+                    "gilrace-verdict: broken needed=13 trials=1 failures=1 other=0 rate>="));
+  CHECK(has(broken.out, "bisect: broken: the target failure reproduced in 1/1 trials"));
+  CHECK(broken.json["bisect"]["verdict"] == "broken");
+  CHECK(broken.json["bisect"]["direction"] == "fix");
+
+  Run fixed = step(probs("p=0\n"), {"--rate", "0.3", "--bisect=fix"});
+  INFO(fixed.out);
+  CHECK(fixed.exit_code == 1);
+  CHECK(last_line(fixed.out) ==
+        "gilrace-verdict: fixed needed=13 trials=13 failures=0 other=0 rate<=0.2983 "
+        "confidence=0.99");
+  CHECK(fixed.json["exit_code"] == 1);
+
+  Run other = step(probs("p=0\nother=1\n"), {"--rate", "0.5", "--match", "crash", "--bisect=fix"});
+  CHECK(other.exit_code == 125);
+  CHECK(has(last_line(other.out), " reason=other_failures "));
+
+  Run no_window = run_gilrace({"run", "selftest-no-window", "--bisect=fix", "-n", "5"});
+  CHECK(no_window.exit_code == 125);
+  CHECK(has(last_line(no_window.out), " reason=window_not_reached "));
+}
+
 TEST_CASE("-n sets the trials of a step without a rate") {
   Run r = step(probs("p=0\n"), {"-n", "5"});
   CHECK(r.exit_code == 0);
@@ -202,6 +229,8 @@ TEST_CASE("bisect usage errors stay exit 2 with one line") {
        "--bisect needs the target's failure rate on a bad build: --rate P, or --rate-file F "
        "measured with --calibrate on a known-bad build (or choose the trials with -n N)"},
       {with({"--rate", "0.5"}), "--rate needs --bisect"},
+      {with({"--bisect=fixed", "--rate", "0.5"}),
+       "--bisect is --bisect (regression) or --bisect=fix, got 'fixed'"},
       {{"run", "selftest-bisect", "selftest-pass", "--param", "file=" + f, "--bisect", "--rate",
         "0.5"},
        "--bisect tests exactly one scenario: name it"},

@@ -85,14 +85,20 @@ commit() { git -C "$1" rev-parse ":/^c$2: "; } # commit REPO N: the sha of cN
 subject_of() { git -C "$1" log -1 --format=%s "$2"; }
 
 # The step the synthetic tests use in place of bisect-step.sh: "build" the
-# commit, then judge it with the gilrace under test.
+# commit, then judge it with the gilrace under test (bisect-cpython.sh passes
+# --bisect or --bisect=fix). Seeded: the base seed is a function of TEST_SEED,
+# the commit and the arguments, so a bisect is the same every time for one
+# TEST_SEED, and a calibration, a step and a verification of one commit draw
+# different trials.
+export TEST_SEED=1
 STEP="$TMP/step.sh"
 cat >"$STEP" <<EOF
 #!/bin/sh
 sh ./build.sh || { echo "gilrace-verdict: skip trials=0 reason=does_not_build"; exit 125; }
 scenario=\$1
 shift
-exec "$GILRACE" run "\$scenario" --param "file=\$PWD/probs.txt" --bisect --artifacts "$TMP/artifacts" "\$@"
+seed=\$(printf '%s %s %s' "\$TEST_SEED" "\$(git rev-parse HEAD)" "\$*" | cksum | cut -d' ' -f1)
+exec "$GILRACE" run "\$scenario" --param "file=\$PWD/probs.txt" --seed "\$seed" --artifacts "$TMP/artifacts" "\$@"
 EOF
 chmod +x "$STEP"
 
@@ -118,6 +124,10 @@ untouched() {
 table_row() { # table_row SHA: the verdict table's row(s) for that commit
     grep -E "^[a-z0-9 ]+ ${1:0:12} " "$TMP/out"
 }
+# answer_is KIND SHA: the last line names SHA as first-KIND, with a confidence and a verification
+answer_is() {
+    [[ $LAST =~ ^gilrace-bisect:\ first-$1=$2\ confidence=(0\.[0-9]+|unknown)\ verify=[a-z]+:[0-9]+/[0-9]+,[a-z]+:[0-9]+/[0-9]+\ run= ]]
+}
 
 # ------------------------------------------------------------------ p = 1, an unrelated failure
 # c0..c10 pass, c11..c15 always crash; c7, the first commit git bisect tests
@@ -131,10 +141,17 @@ git -C "$H1" checkout -q main
 run "$BISECT" --cpython "$H1" --good "$(commit "$H1" 0)" --bad main --scenario selftest-bisect \
     --step "$STEP" -- --rate 1 --match crash
 check "p=1: bisect-cpython.sh exits 0 (exit $RC; last line: $LAST)" test "$RC" == 0
-check "p=1: the first bad commit is c11" test "$LAST" == "gilrace-bisect: first-bad=$(commit "$H1" 11) run=${LAST##* run=}"
+check "p=1: the first bad commit is c11, with a confidence and a verification ($LAST)" answer_is bad "$(commit "$H1" 11)"
+check "p=1: verified: c11 bad, c10 good in 3 trials (3x the step's 1)" \
+    eval '[[ $LAST =~ \ verify=bad:[1-9][0-9]*/[0-9]+,good:0/3\  ]]'
+check "p=1: the table has the verification rows" \
+    eval 'table_row "$(commit "$H1" 11)" | grep -q "^verify bad " && table_row "$(commit "$H1" 10)" | grep -q "^verify parent "'
+check "p=1: the probability of a wrong answer is stated" grep -qE "^probability that it is wrong: at most [0-9.e-]+ " "$TMP/out"
 check "p=1: the verdict table says which commit is first bad" grep -q "^first bad commit: $(commit "$H1" 11) c11: 1$" "$TMP/out"
 check "p=1: the unrelated failure at c7 was 125 (other_failures)" \
     eval 'table_row "$(commit "$H1" 7)" | grep -q " skip .* 125 .*reason=other_failures"'
+check "p=1: ... and its signature is listed under its row" \
+    eval 'grep -A1 -E "^step [0-9]+ +$(commit "$H1" 7 | cut -c1-12) " "$TMP/out" | grep -qE "^ +other: [0-9]+ x fatal_error: .*unrelated failure"'
 check "p=1: the endpoints were checked: bad and good rows" \
     eval 'grep -qE "^bad +[0-9a-f]{12} +bad +1 " "$TMP/out" && grep -qE "^good +[0-9a-f]{12} +good +0 " "$TMP/out"'
 check "p=1: a bad step says trials=1 (it stops at the first target failure)" \
@@ -148,7 +165,7 @@ check "a relative --rate-file: calibrated into the caller's folder" grep -q '^ra
 run "$BISECT" --cpython "$H1" --good "$(commit "$H1" 0)" --bad main --scenario selftest-bisect \
     --step "$STEP" -- --match crash --rate-file "$TMP/h1-rate.txt"
 check "an existing --rate-file is read, not measured again ($LAST)" \
-    eval '[[ $RC == 0 && $LAST == "gilrace-bisect: first-bad=$(commit "$H1" 11) "* ]] && ! grep -q " calibrated " "$TMP/out"'
+    eval '[[ $RC == 0 ]] && answer_is bad "$(commit "$H1" 11)" && ! grep -q " calibrated " "$TMP/out"'
 check "... and the checkout is back on main" untouched "$H1" main
 
 # ------------------------------------------------------------------ p = 0.3, calibrated, a broken build
@@ -165,11 +182,15 @@ check "precondition: git bisect tests c7 first in h2 (got $(subject_of "$H2" "$f
 start=$(commit "$H2" 13)
 git -C "$H2" checkout -q --detach "$start"
 run "$BISECT" --cpython "$H2" --good "$(commit "$H2" 0)" --bad main --scenario selftest-bisect \
-    --step "$STEP" -- --match gilrace_selftest_bisect_target --confidence 0.999
+    --step "$STEP" --confidence 0.999 -- --match gilrace_selftest_bisect_target
 check "p=0.3: bisect-cpython.sh exits 0 (exit $RC; last line: $LAST)" test "$RC" == 0
-check "p=0.3: the first bad commit is c9" test "$LAST" == "gilrace-bisect: first-bad=$(commit "$H2" 9) run=${LAST##* run=}"
+check "p=0.3: the first bad commit is c9" answer_is bad "$(commit "$H2" 9)"
+check "p=0.3: --confidence 0.999 is the whole bisect's, split over 6 verdicts that could err" \
+    grep -q "confidence 0.999 for the whole bisect of 15 commits: 0.999833 per step" "$TMP/err"
+check "p=0.3: the stated confidence reaches the target ($LAST)" \
+    eval 'awk -v c="$(sed -E "s/.* confidence=([0-9.]+) .*/\\1/" <<<"$LAST")" "BEGIN { exit !(c >= 0.999) }"'
 check "p=0.3: the rate was calibrated at the bad revision" \
-    eval 'grep -qE "^bad +[0-9a-f]{12} +calibrated +0 +rate=0\.[0-9]+ failures=2[01] " "$TMP/out"'
+    eval 'grep -qE "^bad +[0-9a-f]{12} +calibrated +0 +[0-9]+s +rate=0\.[0-9]+ failures=2[01] " "$TMP/out"'
 check "p=0.3: the broken build at c7 was 125 (does_not_build)" \
     eval 'table_row "$(commit "$H2" 7)" | grep -q " skip .* 125 .*reason=does_not_build"'
 check "p=0.3: the calibration's rate file is in the run folder" test -s "${LAST##* run=}/rate.txt"
@@ -189,6 +210,130 @@ check "a bad revision that does not fail cannot be calibrated: exit 1 ($LAST)" \
     eval '[[ $RC == 1 && $LAST == "gilrace-bisect: none reason=bad_revision_did_not_calibrate run="* ]]'
 check "... and the checkout is back on main" untouched "$H1" main
 
+# ------------------------------------------------------------------ --find-fix, p = 1, an unrelated failure
+# c0..c5 always crash, c6 fixes it; c7, the first commit git bisect tests, fails
+# with an unrelated fatal error instead: 125, so it cannot pass for broken.
+F1="$TMP/f1"
+history "$F1" 1 1 1 1 1 1 0 0:other 0 0 0 0 0 0 0 0
+first=$(git -C "$F1" rev-list --bisect main "^$(commit "$F1" 0)")
+check "precondition: git bisect tests c7 first in f1 (got $(subject_of "$F1" "$first"))" \
+    test "$first" == "$(commit "$F1" 7)"
+git -C "$F1" checkout -q main
+run "$BISECT" --cpython "$F1" --find-fix --broken "$(commit "$F1" 0)" --fixed main \
+    --scenario selftest-bisect --step "$STEP" -- --rate 1 --match crash
+check "fix p=1: exits 0 (exit $RC; last line: $LAST)" test "$RC" == 0
+check "fix p=1: the first fixed commit is c6" answer_is fixed "$(commit "$F1" 6)"
+check "fix p=1: verified: c6 fixed in 3 trials, c5 broken" \
+    eval '[[ $LAST =~ \ verify=fixed:0/3,broken:[1-9][0-9]*/[0-9]+\  ]]'
+check "fix p=1: says which commit is first fixed" grep -q "^first fixed commit: $(commit "$F1" 6) c6: 0$" "$TMP/out"
+check "fix p=1: the endpoints: broken exits 0, fixed exits 1 (git bisect's old and new terms)" \
+    eval 'grep -qE "^broken +[0-9a-f]{12} +broken +0 " "$TMP/out" && grep -qE "^fixed +[0-9a-f]{12} +fixed +1 " "$TMP/out"'
+check "fix p=1: the unrelated failure at c7 was 125, its signature listed" \
+    eval 'table_row "$(commit "$F1" 7)" | grep -q " skip .* 125 .*reason=other_failures" &&
+        grep -A1 -E "^step [0-9]+ +$(commit "$F1" 7 | cut -c1-12) " "$TMP/out" | grep -qE "^ +other: [0-9]+ x fatal_error: "'
+check "fix p=1: the checkout is back on main, clean, not bisecting" untouched "$F1" main
+run "$BISECT" --cpython "$F1" --find-fix --broken "$(commit "$F1" 0)" --fixed main \
+    --scenario selftest-bisect --step "$STEP" -- --rate 1 --match crash --other bad
+check "fix p=1 --other bad: the unrelated failure counts as broken, so c8 is named ($LAST)" \
+    answer_is fixed "$(commit "$F1" 8)"
+run "$BISECT" --cpython "$F1" --find-fix --broken "$(commit "$F1" 0)" --fixed main \
+    --scenario selftest-bisect --step "$STEP" -- -n 2 --match crash
+check "fix -n 2: c6, verified with 6 trials, and no error bound claimed ($LAST)" \
+    eval 'answer_is fixed "$(commit "$F1" 6)" && [[ $LAST == *" confidence=unknown verify=fixed:0/6,broken:"* ]]'
+
+
+# ------------------------------------------------------------------ --find-fix, p = 0.3, 20 seeds
+# c0..c8 crash in 30% of trials, c9 fixes it. Calibrated at the broken end, at
+# the default whole-bisect confidence 0.99; every seed must find c9.
+F2="$TMP/f2"
+history "$F2" 0.3 0.3 0.3 0.3 0.3 0.3 0.3 0.3 0.3 0 0 0 0 0 0 0
+git -C "$F2" checkout -q main
+found=0 missed=""
+for seed in $(seq 1 20); do
+    TEST_SEED=$seed run "$BISECT" --cpython "$F2" --find-fix --broken "$(commit "$F2" 0)" --fixed main \
+        --scenario selftest-bisect --step "$STEP" -- --match gilrace_selftest_bisect_target
+    if [[ $RC == 0 ]] && answer_is fixed "$(commit "$F2" 9)"; then
+        found=$((found + 1))
+    else
+        missed+=" seed $seed: exit $RC, $LAST;"
+    fi
+    if [[ $seed == 1 ]]; then
+        check "fix p=0.3: the rate was calibrated at the broken end" \
+            eval 'grep -qE "^broken +$(commit "$F2" 0 | cut -c1-12) +calibrated +0 +[0-9]+s +rate=0\.[0-9]+ failures=2[01] " "$TMP/out"'
+        check "fix p=0.3: the stated confidence reaches 0.99 ($LAST)" \
+            eval 'awk -v c="$(sed -E "s/.* confidence=([0-9.]+) .*/\\1/" <<<"$LAST")" "BEGIN { exit !(c >= 0.99) }"'
+    fi
+done
+check "fix p=0.3: c9 found in 20 of 20 seeded bisects (found $found;$missed)" test "$found" == 20
+check "fix p=0.3: the checkout is back on main" untouched "$F2" main
+
+# ------------------------------------------------------------------ --find-fix: fixed, broken again, fixed
+# c4 fixes it, c7 breaks it again, c11 fixes it again. A bisect names one
+# commit whose parent is broken: here c11 (c7, tested first, is broken).
+F3="$TMP/f3"
+history "$F3" 1 1 1 1 0 0 0 1 1 1 1 0 0 0 0 0
+git -C "$F3" checkout -q main
+run "$BISECT" --cpython "$F3" --find-fix --broken "$(commit "$F3" 0)" --fixed main \
+    --scenario selftest-bisect --step "$STEP" -- --rate 1 --match crash
+check "fix, re-broken: names c11, the fix after the re-break, verified ($LAST)" \
+    eval '[[ $RC == 0 ]] && answer_is fixed "$(commit "$F3" 11)" && [[ $LAST =~ \ verify=fixed:0/3,broken:[1-9] ]]'
+run "$BISECT" --cpython "$F3" --find-fix --broken "$(commit "$F3" 0)" --fixed "$(commit "$F3" 8)" \
+    --scenario selftest-bisect --step "$STEP" -- --rate 1 --match crash
+check "fix, re-broken: a --fixed revision that is broken again: exit 1, says so ($LAST)" \
+    eval '[[ $RC == 1 && $LAST == "gilrace-bisect: none reason=fixed_revision_is_not_fixed run="* ]]'
+check "fix, re-broken: the checkout is back on main" untouched "$F3" main
+
+# ------------------------------------------------------------------ a verification that contradicts
+# c9 still crashes in half of its trials, but --rate 1 (wrongly) says one
+# trial shows it: a step can call c9 fixed, or c10's parent clean, and the
+# verification (3 trials) then sees the crash. Such a bisect names no commit.
+F4="$TMP/f4"
+history "$F4" 1 1 1 1 1 1 1 1 1 0.5 0 0 0 0 0 0
+git -C "$F4" checkout -q main
+contradicted=0 wrong=""
+for seed in $(seq 1 8); do
+    TEST_SEED=$seed run "$BISECT" --cpython "$F4" --find-fix --broken "$(commit "$F4" 0)" --fixed main \
+        --scenario selftest-bisect --step "$STEP" -- --rate 1 --match crash
+    if [[ $LAST == "gilrace-bisect: none reason=verification_contradicts candidate="* ]]; then
+        contradicted=$((contradicted + 1))
+        [[ $RC == 1 ]] || wrong+=" seed $seed exited $RC;"
+        grep -q "^first fixed commit:" "$TMP/out" && wrong+=" seed $seed named a commit;"
+        grep -q "but the verification contradicts it: " "$TMP/out" || wrong+=" seed $seed did not say why;"
+    elif ! { answer_is fixed "$(commit "$F4" 9)" || answer_is fixed "$(commit "$F4" 10)"; }; then
+        wrong+=" seed $seed: $LAST;"
+    fi
+done
+check "a contradicting verification happened in some of 8 seeds ($contradicted)" test "$contradicted" -gt 0
+check "... and each names no commit, exits 1 and says why (${wrong:-ok})" test -z "$wrong"
+check "... and the checkout is back on main" untouched "$F4" main
+
+# ------------------------------------------------------------------ terminated in the middle of a step
+# A step that takes long (a CPython build): SIGTERM to bisect-cpython.sh alone
+# must stop the step and everything it started at once, then restore the checkout.
+SLOW="$TMP/slow-step.sh"
+cat >"$SLOW" <<EOF
+#!/bin/sh
+echo \$\$ >"$TMP/slow.pid"
+sleep 300
+EOF
+chmod +x "$SLOW"
+git -C "$H1" checkout -q main
+rm -f "$TMP/slow.pid"
+"$BISECT" --cpython "$H1" --good "$(commit "$H1" 0)" --bad main --scenario selftest-bisect \
+    --step "$SLOW" -- --rate 1 >"$TMP/out" 2>"$TMP/err" &
+bisect_pid=$!
+for _ in $(seq 1 100); do [[ -s $TMP/slow.pid ]] && break; sleep 0.1; done
+started=$SECONDS
+kill -TERM "$bisect_pid"
+wait "$bisect_pid"
+RC=$? LAST=$(tail -n 1 "$TMP/out")
+check "terminated: exit 130 within 15 s (exit $RC after $((SECONDS - started)) s)" \
+    eval '[[ $RC == 130 && $((SECONDS - started)) -le 15 ]]'
+check "terminated: the last line says so ($LAST)" \
+    eval '[[ $LAST == "gilrace-bisect: none reason=interrupted run="* ]]'
+check "terminated: the step is gone" eval '! kill -0 "$(cat "$TMP/slow.pid")" 2>/dev/null'
+check "terminated: the checkout is back on main, not bisecting" untouched "$H1" main
+
 # ------------------------------------------------------------------ bisect-cpython.sh usage errors
 mkdir -p "$TMP/plain"
 expect_exit 2 "bisect-cpython.sh without arguments" "$BISECT"
@@ -202,6 +347,14 @@ expect_exit 2 "bisect-cpython.sh with --good after --bad" \
     "$BISECT" --cpython "$H1" --good main --bad "$(commit "$H1" 0)" --scenario s --step "$STEP"
 expect_exit 2 "bisect-cpython.sh with --step and a flavour" \
     "$BISECT" --cpython "$H1" --good "$(commit "$H1" 0)" --bad main --scenario s --step "$STEP" --free-threading
+expect_exit 2 "bisect-cpython.sh --find-fix with --good/--bad" \
+    "$BISECT" --cpython "$H1" --find-fix --good "$(commit "$H1" 0)" --bad main --scenario s --step "$STEP"
+expect_exit 2 "bisect-cpython.sh --broken/--fixed without --find-fix" \
+    "$BISECT" --cpython "$H1" --broken "$(commit "$H1" 0)" --fixed main --scenario s --step "$STEP"
+expect_exit 2 "bisect-cpython.sh --find-fix with --fixed before --broken" \
+    "$BISECT" --cpython "$H1" --find-fix --broken main --fixed "$(commit "$H1" 0)" --scenario s --step "$STEP"
+expect_exit 2 "bisect-cpython.sh with a --confidence that is not a fraction" \
+    "$BISECT" --cpython "$H1" --good "$(commit "$H1" 0)" --bad main --scenario s --step "$STEP" --confidence 99
 expect_exit 2 "bisect-cpython.sh with --bisect after --" \
     "$BISECT" --cpython "$H1" --good "$(commit "$H1" 0)" --bad main --scenario s --step "$STEP" -- --bisect
 echo dirty >>"$H1/probs.txt"
@@ -216,6 +369,7 @@ expect_exit 128 "bisect-step.sh with an unknown option" "$STEP_SH" --frobnicate
 expect_exit 128 "bisect-step.sh without -- SCENARIO" "$STEP_SH" --cpython "$TMP/plain"
 expect_exit 128 "bisect-step.sh with options but no scenario after --" "$STEP_SH" -- --rate 1
 expect_exit 128 "bisect-step.sh on a tree that is not CPython" "$STEP_SH" --cpython "$TMP/plain" -- s --rate 1
+expect_exit 128 "bisect-step.sh --find-fix with a --bisect of its own" "$STEP_SH" --find-fix -- s --bisect --rate 1
 
 FAKE="$TMP/fake-cpython"
 mkdir -p "$FAKE/Include"

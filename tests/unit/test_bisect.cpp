@@ -112,7 +112,7 @@ TEST_CASE("verdicts") {
   };
   SECTION("a target failure is bad, whatever else happened") {
     Verdict v = decide_verdict(t(3, 1, 2), 13, 0.99, OtherPolicy::skip);
-    CHECK(v.kind == Verdict::Kind::bad);
+    CHECK(v.kind == Verdict::Kind::reproduced);
     CHECK(v.exit_code == 1);
     Interval ci = wilson_interval(1, 6, 0.99);
     CHECK(v.rate_low == Approx(ci.low));
@@ -123,7 +123,7 @@ TEST_CASE("verdicts") {
   }
   SECTION("enough clean trials are good, with the rate they rule out") {
     Verdict v = decide_verdict(t(13, 0, 0), 13, 0.99, OtherPolicy::skip);
-    CHECK(v.kind == Verdict::Kind::good);
+    CHECK(v.kind == Verdict::Kind::clean);
     CHECK(v.exit_code == 0);
     CHECK(v.rate_high == Approx(1 - std::pow(0.01, 1.0 / 13)));  // 0.2983 <= 0.3
     CHECK(v.line() ==
@@ -140,7 +140,7 @@ TEST_CASE("verdicts") {
           "gilrace-verdict: skip needed=13 trials=13 failures=0 other=1 reason=other_failures "
           "confidence=0.99");
     Verdict good = decide_verdict(t(12, 0, 1), 13, 0.99, OtherPolicy::good);
-    CHECK(good.kind == Verdict::Kind::good);
+    CHECK(good.kind == Verdict::Kind::clean);
     CHECK(good.clean == 13);
     Verdict only_other = decide_verdict(t(0, 0, 13), 13, 0.99, OtherPolicy::skip);
     CHECK(only_other.exit_code == 125);
@@ -172,6 +172,36 @@ TEST_CASE("verdicts") {
     few.window_missed = true;
     CHECK(decide_verdict(few, 13, 0.99, OtherPolicy::skip).reason == "too_few_trials");
   }
+}
+
+TEST_CASE("--bisect=fix: broken (exit 0, git bisect's old term) and fixed (exit 1, the new)") {
+  CHECK(parse_bisect_direction("regression") == BisectDirection::regression);
+  CHECK(parse_bisect_direction("fix") == BisectDirection::fix);
+  CHECK_THROWS_AS(parse_bisect_direction("fixed"), UsageError);
+  auto t = [](std::uint64_t passes, std::uint64_t target, std::uint64_t other) {
+    return BisectTally{passes + target + other, target, other, 0};
+  };
+  const auto fix = BisectDirection::fix;
+  // One target failure is certain: still broken.
+  Verdict broken = decide_verdict(t(3, 1, 0), 13, 0.99, OtherPolicy::skip, fix);
+  CHECK(broken.kind == Verdict::Kind::reproduced);
+  CHECK(broken.exit_code == 0);
+  CHECK(broken.line().rfind("gilrace-verdict: broken needed=13 trials=4 failures=1 ", 0) == 0);
+  CHECK(broken.to_json()["direction"] == "fix");
+  // Fixed needs the same N clean trials (and the window) as good does.
+  Verdict fixed = decide_verdict(t(13, 0, 0), 13, 0.99, OtherPolicy::skip, fix);
+  CHECK(fixed.kind == Verdict::Kind::clean);
+  CHECK(fixed.exit_code == 1);
+  CHECK(fixed.line() ==
+        "gilrace-verdict: fixed needed=13 trials=13 failures=0 other=0 rate<=0.2983 "
+        "confidence=0.99");
+  CHECK(decide_verdict(t(12, 0, 0), 13, 0.99, OtherPolicy::skip, fix).exit_code == 125);
+  BisectTally missed = t(13, 0, 0);
+  missed.window_missed = true;
+  CHECK(decide_verdict(missed, 13, 0.99, OtherPolicy::skip, fix).exit_code == 125);
+  // Other failures never decide: 125, unless --other says so.
+  CHECK(decide_verdict(t(12, 0, 1), 13, 0.99, OtherPolicy::skip, fix).exit_code == 125);
+  CHECK(decide_verdict(t(12, 0, 1), 13, 0.99, OtherPolicy::good, fix).exit_code == 1);
 }
 
 TEST_CASE("rate files round-trip and refuse what they cannot use") {
