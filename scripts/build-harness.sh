@@ -3,7 +3,7 @@
 #
 #   scripts/build-harness.sh [--python PREFIX_OR_EXECUTABLE] [--sanitizer thread|none]
 #                            [--build-type Release|Debug|RelWithDebInfo] [--jobs N]
-#                            [--build-dir DIR] [-- EXTRA_CMAKE_ARGS...]
+#                            [--build-dir DIR] [--only-gilrace] [-- EXTRA_CMAKE_ARGS...]
 #
 # --python takes an install prefix (meaning PREFIX/bin/python3, e.g. what
 # scripts/build-cpython.sh prints) or an interpreter; default /usr/bin/python3.
@@ -13,7 +13,8 @@
 # goes to stderr. An existing build dir configured with the same interpreter and
 # options is only rebuilt (cmake --build); anything else is configured afresh.
 # A ThreadSanitizer-built interpreter implies --sanitizer thread (it cannot be
-# linked without it). Exit: 0 ok, 1 the build failed, 2 bad usage.
+# linked without it). --only-gilrace builds the binary and not the tests (the main job,
+# scripts/run.sh, needs no more). Exit: 0 ok, 1 the build failed, 2 bad usage.
 set -euo pipefail
 
 PROG=build-harness.sh
@@ -23,9 +24,9 @@ die() {
     exit 2
 }
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-usage() { sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
-PYTHON=/usr/bin/python3 SANITIZER="" BUILD_TYPE=RelWithDebInfo JOBS="" BUILD_DIR="" EXTRA=()
+PYTHON=/usr/bin/python3 SANITIZER="" BUILD_TYPE=RelWithDebInfo JOBS="" BUILD_DIR="" EXTRA=() TARGET=()
 need_arg() { [[ $# -ge 2 && -n $2 ]] || die "option $1 needs a value"; }
 while [[ $# -gt 0 ]]; do
     opt=$1
@@ -39,6 +40,7 @@ while [[ $# -gt 0 ]]; do
     --build-type) need_arg "$@"; BUILD_TYPE=$2; shift 2 ;;
     --jobs | -j) need_arg "$@"; JOBS=$2; shift 2 ;;
     --build-dir) need_arg "$@"; BUILD_DIR=$2; shift 2 ;;
+    --only-gilrace) TARGET=(--target gilrace); shift ;;
     -h | --help) usage; exit 0 ;;
     --) shift; EXTRA=("$@"); break ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -117,6 +119,6 @@ else
     cmake "${ARGS[@]}" >&2 || { log "FAILED: cmake configure"; exit 1; }
     printf '%s\n' "$WANT" >"$STAMP"
 fi
-cmake --build "$BUILD_DIR" -j "$JOBS" >&2 || { log "FAILED: cmake --build $BUILD_DIR"; exit 1; }
+cmake --build "$BUILD_DIR" -j "$JOBS" "${TARGET[@]}" >&2 || { log "FAILED: cmake --build $BUILD_DIR"; exit 1; }
 [[ -x $BUILD_DIR/gilrace ]] || { log "FAILED: $BUILD_DIR/gilrace was not produced"; exit 1; }
 echo "$BUILD_DIR/gilrace"

@@ -20,7 +20,7 @@ if [[ ${1:-} == --python ]]; then
 fi
 
 gilrace_ensure_packages "${GILRACE_DEPS[@]}"
-gilrace=$("$ROOT/scripts/build-harness.sh" --python "$python" | tail -n 1)
+gilrace=$("$ROOT/scripts/build-harness.sh" --python "$python" --only-gilrace | tail -n 1)
 
 if [[ $# -eq 0 ]]; then
   out="$ROOT/gilrace-out"
