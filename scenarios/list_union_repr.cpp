@@ -102,6 +102,7 @@ def static_dotted_types():
     return out
 
 STATIC = static_dotted_types()
+N_STATIC = len(STATIC)
 BUILTIN = [t for t in vars(builtins).values()
            if isinstance(t, type) and not issubclass(t, BaseException)]
 CLASSES = [type(f"C{i}", (), {"__module__": "gilrace_lur"}) for i in range(N_CLASSES)]
@@ -218,6 +219,356 @@ PyType_Spec sentinel_spec = {
     sentinel_slots,
 };
 
+// What holds a reader up inside union_repr (--param contention).
+struct Contention {
+  bool detach = false;  // the slow members' X detaches in its repr
+  bool box = false;     // X is a dict whose critical section a helper holds
+  bool intern = false;  // a helper interns strings
+  bool gc = false;      // a helper runs gc.collect()
+};
+
+Contention parse_contention(const std::string& param) {
+  Contention c;
+  std::string list = param + ",";
+  for (std::size_t at = 0, comma; (comma = list.find(',', at)) != std::string::npos;
+       at = comma + 1) {
+    std::string name = list.substr(at, comma - at);
+    if (name == "detach")
+      c.detach = true;
+    else if (name == "box")
+      c.box = true;
+    else if (name == "intern")
+      c.intern = true;
+    else if (name == "gc")
+      c.gc = true;
+    else if (name != "none" && !name.empty())
+      throw ScenarioError("--param contention: unknown helper '" + name +
+                          "' (detach, box, intern, gc or none)");
+  }
+  return c;
+}
+
+// One trial's settings, checked.
+struct Settings {
+  bool list_variant = false;
+  double seconds = 0;
+  long long items = 0, clear_every = 1, classes = 0, slow_members = 0;
+  Contention contention;
+  std::chrono::microseconds hold{0};  // contention=box
+  int readers = 0, writers = 0;
+  int threads() const {
+    return readers + writers + (contention.box ? 1 : 0) + (contention.intern ? 1 : 0) +
+           (contention.gc ? 1 : 0);
+  }
+};
+
+Settings read_settings(Context& ctx) {
+  Settings s;
+  s.list_variant = ctx.variant() == "list";
+  s.seconds = ctx.param_double("seconds");
+  s.items = ctx.param_int("items");
+  s.clear_every = std::max<long long>(1, ctx.param_int("clear_every"));
+  s.contention = parse_contention(ctx.param("contention"));
+  s.hold = std::chrono::microseconds(ctx.param_int("hold_us"));
+  s.classes = ctx.param_int("classes");
+  s.slow_members = ctx.param_int("slow_members");
+  if (s.items < 1 || s.classes < 0 || s.slow_members < 0 || s.seconds <= 0)
+    throw ScenarioError("--param items must be >= 1, classes, slow_members >= 0, seconds > 0");
+  const int threads = std::max(2, ctx.threads());
+  s.writers = static_cast<int>(ctx.param_int("writers"));
+  if (s.writers <= 0) s.writers = std::max(1, threads / 2);
+  if (s.writers >= threads) throw ScenarioError("--param writers must leave at least one reader");
+  s.readers = threads - s.writers;
+  return s;
+}
+
+// The Python objects the threads share, made while attached.
+struct Objects {
+  py::Ref fresh;               // fresh(): a new union, referenced only by the caller
+  py::Ref box;                 // contention=box: the dict the holder keeps locked
+  py::Ref sentinel;            // the container's first element
+  py::Ref target;              // the list, or the SimpleNamespace
+  std::vector<py::Ref> names;  // namespace attribute names, "u0".."uN"
+};
+
+// The list: the sentinel, then `items` fresh unions.
+py::Ref make_list(const Objects& o, long long items) {
+  py::Ref list = py::check(PyList_New(0));
+  py::check(PyList_Append(list.get(), o.sentinel.get()));
+  for (long long i = 0; i < items; ++i)
+    py::check(PyList_Append(list.get(), py::check(PyObject_CallNoArgs(o.fresh.get())).get()));
+  return list;
+}
+
+// The SimpleNamespace: the sentinel first, so namespace_repr formats it
+// first, then attributes u0..uN holding fresh unions.
+py::Ref make_namespace(Objects& o, long long items) {
+  py::Ref types = py::import("types");
+  py::Ref ns = py::call_method(types.get(), "SimpleNamespace");
+  py::check(PyObject_SetAttrString(ns.get(), "a_sentinel", o.sentinel.get()));
+  for (long long i = 0; i < items; ++i) {
+    o.names.push_back(py::check(PyUnicode_FromFormat("u%lld", i)));
+    py::check(PyObject_SetAttr(ns.get(), o.names.back().get(),
+                               py::check(PyObject_CallNoArgs(o.fresh.get())).get()));
+  }
+  return ns;
+}
+
+// Builds the big union (with its slow members) and the container.
+Objects set_up(Context& ctx, const Settings& s) {
+  Objects o;
+  std::string setup = "N_CLASSES = " + std::to_string(s.classes) + "\n" + kSetup;
+  py::Ref g = py::run_code(setup, "<list-union-repr>");
+  o.fresh = py::Ref::borrow(PyDict_GetItemString(g.get(), "fresh"));
+  PyObject* build = PyDict_GetItemString(g.get(), "build");
+  if (!o.fresh || !build) throw ScenarioError("setup did not define fresh() and build()");
+  // The objects the slow members are generic over.
+  py::Ref detacher_type = py::check(PyType_FromSpec(&detacher_spec));
+  o.box = py::check(PyDict_New());
+  py::Ref slow = py::check(PyList_New(0));
+  if (s.contention.detach)
+    py::check(PyList_Append(slow.get(), py::check(PyObject_CallNoArgs(detacher_type.get())).get()));
+  if (s.contention.box) py::check(PyList_Append(slow.get(), o.box.get()));
+  py::Ref n_slow = py::check(PyLong_FromLongLong(s.slow_members));
+  py::Ref members =
+      py::check(PyObject_CallFunctionObjArgs(build, slow.get(), n_slow.get(), nullptr));
+  ctx.note("union_members", py::to_string(members.get()));
+  ctx.note("static_dotted_members", py::to_string(PyDict_GetItemString(g.get(), "N_STATIC")));
+  py::Ref sentinel_type = py::check(PyType_FromSpec(&sentinel_spec));
+  o.sentinel = py::check(PyObject_CallNoArgs(sentinel_type.get()));
+  o.target = s.list_variant ? make_list(o, s.items) : make_namespace(o, s.items);
+  return o;
+}
+
+// What the threads of one trial share.
+struct Race {
+  Context& ctx;
+  const Settings& s;
+  const Objects& o;
+  std::vector<WriterCounters> counters;
+  Probe& overlapped;
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> reprs{0}, measured{0}, removals{0};
+  std::latch start;
+
+  Race(Context& c, const Settings& settings, const Objects& objects)
+      : ctx(c),
+        s(settings),
+        o(objects),
+        counters(static_cast<std::size_t>(settings.writers)),
+        overlapped(c.probe("repr_overlapped_mutation")),
+        start(settings.threads()) {}
+
+  bool running() const { return !stop.load(std::memory_order_relaxed); }
+
+  // Every thread waits at the barrier detached, so a stop-the-world pause
+  // (a GC in another thread) never waits for a thread parked on the latch.
+  void wait_start() {
+    py::Unlocked detached;
+    start.arrive_and_wait();
+  }
+
+  // namespace: a writer's replacement began after the repr started (the
+  // sentinel's snapshot) and ended before it returned.
+  bool writer_got_in(const ReaderSnapshot& snap) const {
+    for (std::size_t w = 0; w < counters.size(); ++w)
+      if (counters[w].ended.load(std::memory_order_seq_cst) > snap.started[w]) return true;
+    return false;
+  }
+};
+
+// Threads that loop over the C API never run bytecode, so they never reach
+// an eval-breaker check: a stop-the-world pause (every GC, started by
+// whichever thread allocates past the threshold) would wait for them
+// forever. Detaching for a moment between iterations is their safe point,
+// as returning to the eval loop is for the Python threads of the upstream
+// reproducer.
+void safe_point() {
+  py::Unlocked detached;
+}
+
+// repr() of the container in a loop; each repr that the sentinel measured is
+// checked for a mutation that ran inside it.
+void reader(Race& r) {
+  py::Gil gil;
+  const bool list_variant = r.s.list_variant;
+  PyObject* target = r.o.target.get();
+  ReaderSnapshot snap{&r.counters, list_variant ? target : nullptr,
+                      std::vector<std::uint64_t>(r.counters.size()), 0, false};
+  tl_reader = &snap;
+  r.wait_start();
+  std::uint64_t local_reprs = 0, local_measured = 0;
+  while (r.running()) {
+    snap.taken = false;
+    py::Ref s = py::check(PyObject_Repr(target));
+    ++local_reprs;
+    if (snap.taken && (!list_variant || snap.list_size > 1)) {
+      ++local_measured;
+      if (list_variant ? printed_items(s.get()) != snap.list_size : r.writer_got_in(snap))
+        r.overlapped.hit();
+    }
+    r.ctx.heartbeat();
+    safe_point();
+  }
+  tl_reader = nullptr;
+  r.reprs += local_reprs;
+  r.measured += local_measured;
+}
+
+// Refills the list in one step (one critical section): the sentinel first if
+// it went, then fresh unions held only by the list.
+void refill(const Race& r, PyObject* lst) {
+  // (Only compared, never used: a borrowed pointer is enough.)
+  PyObject* head = PyList_GetItem(lst, 0);
+  if (!head) PyErr_Clear();
+  if (head != r.o.sentinel.get()) py::check(PyList_Insert(lst, 0, r.o.sentinel.get()));
+  Py_ssize_t missing = static_cast<Py_ssize_t>(r.s.items) + 1 - PyList_Size(lst);
+  if (missing > 0) {
+    py::Ref batch = py::check(PyList_New(0));
+    for (Py_ssize_t i = 0; i < missing; ++i)
+      py::check(PyList_Append(batch.get(), py::check(PyObject_CallNoArgs(r.o.fresh.get())).get()));
+    py::check(PyList_SetSlice(lst, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, batch.get()));
+  }
+}
+
+// pop()s (or, one time in clear_every, clear()s) the list, then refills it.
+void list_writer(Race& r, int w) {
+  py::Gil gil;
+  std::mt19937_64 rng(r.ctx.stream_seed(static_cast<std::uint64_t>(w)));
+  WriterCounters& c = r.counters[static_cast<std::size_t>(w)];
+  PyObject* lst = r.o.target.get();
+  r.wait_start();
+  std::uint64_t local = 0;
+  while (r.running()) {
+    bool clear = rng() % static_cast<std::uint64_t>(r.s.clear_every) == 0;
+    c.started.fetch_add(1, std::memory_order_seq_cst);
+    py::Ref popped;
+    if (clear) {
+      py::call_method(lst, "clear");
+    } else {
+      popped = py::Ref::steal(PyObject_CallMethod(lst, "pop", nullptr));
+      if (!popped) {
+        if (!PyErr_ExceptionMatches(PyExc_IndexError)) throw py::Error("list.pop()");
+        PyErr_Clear();  // another writer emptied it first
+      }
+    }
+    c.ended.fetch_add(1, std::memory_order_seq_cst);
+    ++local;
+    popped = py::Ref();  // the last reference: the union dies here
+    refill(r, lst);
+    r.ctx.heartbeat();
+    safe_point();
+  }
+  r.removals += local;
+}
+
+// Replaces random attributes of the namespace with fresh unions.
+void namespace_writer(Race& r, int w) {
+  py::Gil gil;
+  std::mt19937_64 rng(r.ctx.stream_seed(static_cast<std::uint64_t>(w)));
+  WriterCounters& c = r.counters[static_cast<std::size_t>(w)];
+  r.wait_start();
+  std::uint64_t local = 0;
+  while (r.running()) {
+    PyObject* name = r.o.names[rng() % r.o.names.size()].get();
+    py::Ref value = py::check(PyObject_CallNoArgs(r.o.fresh.get()));
+    c.started.fetch_add(1, std::memory_order_seq_cst);
+    // Replaces the old union, whose only reference was the namespace's:
+    // it dies inside this call.
+    py::check(PyObject_SetAttr(r.o.target.get(), name, value.get()));
+    c.ended.fetch_add(1, std::memory_order_seq_cst);
+    ++local;
+    r.ctx.heartbeat();
+    safe_point();
+  }
+  r.removals += local;
+}
+
+// Interns fresh copies of a fixed set of strings: each call takes the
+// interned dict's critical section, as type_module() does for every static
+// dotted member in every reader. (A fixed set: interned strings are
+// immortal in the free-threaded build, so new ones would pile up.)
+void interner(Race& r) {
+  py::Gil gil;
+  r.wait_start();
+  std::uint64_t i = 0;
+  while (r.running()) {
+    PyObject* s = PyUnicode_FromFormat("gilrace-lur-%d", static_cast<int>(i++ % 64));
+    if (!s) throw py::Error("PyUnicode_FromFormat");
+    PyUnicode_InternInPlace(&s);
+    Py_DECREF(s);
+    if (i % 256 == 0) {
+      r.ctx.heartbeat();
+      safe_point();
+    }
+  }
+}
+
+// Keeps BOX's critical section most of the time, as extension code doing
+// work under Py_BEGIN_CRITICAL_SECTION does. A reader that reaches a
+// list[BOX] member of a union needs it for dict_repr(BOX), spins, parks,
+// and parking detaches it: its critical section on the list is suspended
+// while it is inside union_repr.
+void holder(Race& r) {
+  py::Gil gil;
+  r.wait_start();
+  while (r.running()) {
+    hold_critical_section(r.o.box.get(), r.s.hold);
+    r.ctx.heartbeat();
+    // Let go for a while (detached), so that a parked reader gets BOX
+    // soon after it is woken instead of waiting for PyMutex's 1 ms
+    // fairness hand-off: more reprs, each still likely to park.
+    py::Unlocked detached;
+    std::this_thread::sleep_for(r.s.hold / 2);
+  }
+}
+
+void collector(Race& r) {
+  py::Gil gil;
+  py::Ref gc = py::import("gc");
+  r.wait_start();
+  while (r.running()) {
+    py::call_method(gc.get(), "collect");
+    r.ctx.heartbeat();
+    py::Unlocked detached;
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+}
+
+// Runs every thread for `seconds`, or until one fails, while the calling
+// thread only waits, detached. Returns each thread's error ("" for none).
+std::vector<std::string> run_threads(Race& r) {
+  const Settings& s = r.s;
+  std::vector<std::string> errors(static_cast<std::size_t>(s.threads()));
+  {
+    py::Unlocked detached;
+    std::vector<std::jthread> pool;
+    int slot = 0;
+    auto spawn = [&](auto body) {
+      std::string* err = &errors[static_cast<std::size_t>(slot++)];
+      pool.emplace_back([&r, err, body]() mutable {
+        try {
+          body();
+        } catch (const std::exception& e) {
+          *err = e.what();
+          r.stop = true;
+        }
+      });
+    };
+    for (int i = 0; i < s.readers; ++i) spawn([&r] { reader(r); });
+    for (int w = 0; w < s.writers; ++w)
+      spawn([&r, w] { r.s.list_variant ? list_writer(r, w) : namespace_writer(r, w); });
+    if (s.contention.box) spawn([&r] { holder(r); });
+    if (s.contention.intern) spawn([&r] { interner(r); });
+    if (s.contention.gc) spawn([&r] { collector(r); });
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(s.seconds);
+    while (!r.stop && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    r.stop = true;
+  }  // joins
+  return errors;
+}
+
 class ListUnionRepr : public Scenario {
  public:
   static ScenarioInfo info() {
@@ -272,284 +623,15 @@ class ListUnionRepr : public Scenario {
   Result run(Context& ctx) override {
     if (py::gil_enabled_at_runtime())
       throw ScenarioSkip("the GIL is enabled at run time: the race needs free threading");
-    const bool list_variant = ctx.variant() == "list";
-    const auto seconds = ctx.param_double("seconds");
-    const auto n_items = ctx.param_int("items");
-    const auto clear_every = std::max<long long>(1, ctx.param_int("clear_every"));
-    bool detach = false, box_helper = false, intern_helper = false, gc_helper = false;
-    {
-      std::string list = ctx.param("contention") + ",";
-      for (std::size_t at = 0, comma; (comma = list.find(',', at)) != std::string::npos;
-           at = comma + 1) {
-        std::string name = list.substr(at, comma - at);
-        if (name == "detach")
-          detach = true;
-        else if (name == "box")
-          box_helper = true;
-        else if (name == "intern")
-          intern_helper = true;
-        else if (name == "gc")
-          gc_helper = true;
-        else if (name != "none" && !name.empty())
-          throw ScenarioError("--param contention: unknown helper '" + name +
-                              "' (detach, box, intern, gc or none)");
-      }
-    }
-    const auto hold = std::chrono::microseconds(ctx.param_int("hold_us"));
-    if (n_items < 1 || ctx.param_int("classes") < 0 || ctx.param_int("slow_members") < 0 ||
-        seconds <= 0)
-      throw ScenarioError("--param items must be >= 1, classes, slow_members >= 0, seconds > 0");
-    const int threads = std::max(2, ctx.threads());
-    int n_writers = static_cast<int>(ctx.param_int("writers"));
-    if (n_writers <= 0) n_writers = std::max(1, threads / 2);
-    if (n_writers >= threads) throw ScenarioError("--param writers must leave at least one reader");
-    const int n_readers = threads - n_writers;
-
-    // ---- set up (attached)
-    std::string setup = "N_CLASSES = " + std::to_string(ctx.param_int("classes")) + "\n" + kSetup;
-    py::Ref g = py::run_code(setup, "<list-union-repr>");
-    py::Ref fresh = py::Ref::borrow(PyDict_GetItemString(g.get(), "fresh"));
-    PyObject* build = PyDict_GetItemString(g.get(), "build");
-    if (!fresh || !build) throw ScenarioError("setup did not define fresh() and build()");
-    // The objects the slow members are generic over.
-    py::Ref detacher_type = py::check(PyType_FromSpec(&detacher_spec));
-    py::Ref box = py::check(PyDict_New());
-    py::Ref slow = py::check(PyList_New(0));
-    if (detach)
-      py::check(
-          PyList_Append(slow.get(), py::check(PyObject_CallNoArgs(detacher_type.get())).get()));
-    if (box_helper) py::check(PyList_Append(slow.get(), box.get()));
-    py::Ref n_slow = py::check(PyLong_FromLongLong(ctx.param_int("slow_members")));
-    py::Ref members =
-        py::check(PyObject_CallFunctionObjArgs(build, slow.get(), n_slow.get(), nullptr));
-    ctx.note("union_members", py::to_string(members.get()));
-    ctx.note("static_dotted_members", py::to_string(PyDict_GetItemString(g.get(), "N_STATIC")));
-    py::Ref sentinel_type = py::check(PyType_FromSpec(&sentinel_spec));
-    py::Ref sentinel = py::check(PyObject_CallNoArgs(sentinel_type.get()));
-
-    std::vector<py::Ref> names;  // namespace attribute names, "u0".."uN"
-    py::Ref target;
-    if (list_variant) {
-      target = py::check(PyList_New(0));
-      py::check(PyList_Append(target.get(), sentinel.get()));
-      for (long long i = 0; i < n_items; ++i)
-        py::check(PyList_Append(target.get(), py::check(PyObject_CallNoArgs(fresh.get())).get()));
-    } else {
-      py::Ref types = py::import("types");
-      target = py::call_method(types.get(), "SimpleNamespace");
-      // First attribute: the sentinel, so namespace_repr formats it first.
-      py::check(PyObject_SetAttrString(target.get(), "a_sentinel", sentinel.get()));
-      for (long long i = 0; i < n_items; ++i) {
-        names.push_back(py::check(PyUnicode_FromFormat("u%lld", i)));
-        py::check(PyObject_SetAttr(target.get(), names.back().get(),
-                                   py::check(PyObject_CallNoArgs(fresh.get())).get()));
-      }
-    }
-
-    std::vector<WriterCounters> counters(static_cast<std::size_t>(n_writers));
-    Probe& overlapped = ctx.probe("repr_overlapped_mutation");
-    std::atomic<bool> stop{false};
-    std::atomic<std::uint64_t> reprs{0}, measured{0}, removals{0};
-    const int n_threads = n_readers + n_writers + (box_helper ? 1 : 0) + (intern_helper ? 1 : 0) +
-                          (gc_helper ? 1 : 0);
-    std::latch start(n_threads);
-    // Every thread waits at the barrier detached, so a stop-the-world pause
-    // (a GC in another thread) never waits for a thread parked on the latch.
-    auto wait_start = [&] {
-      py::Unlocked detached;
-      start.arrive_and_wait();
-    };
-
-    // Threads that loop over the C API never run bytecode, so they never reach
-    // an eval-breaker check: a stop-the-world pause (every GC, started by
-    // whichever thread allocates past the threshold) would wait for them
-    // forever. Detaching for a moment between iterations is their safe point,
-    // as returning to the eval loop is for the Python threads of the upstream
-    // reproducer.
-    auto safe_point = [] { py::Unlocked detached; };
-
-    // namespace: a writer's replacement began after the repr started (the
-    // sentinel's snapshot) and ended before it returned.
-    auto writer_got_in = [&](const ReaderSnapshot& snap) {
-      for (std::size_t w = 0; w < counters.size(); ++w)
-        if (counters[w].ended.load(std::memory_order_seq_cst) > snap.started[w]) return true;
-      return false;
-    };
-
-    auto reader = [&] {
-      py::Gil gil;
-      ReaderSnapshot snap{&counters, list_variant ? target.get() : nullptr,
-                          std::vector<std::uint64_t>(counters.size()), 0, false};
-      tl_reader = &snap;
-      wait_start();
-      std::uint64_t local_reprs = 0, local_measured = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        snap.taken = false;
-        py::Ref s = py::check(PyObject_Repr(target.get()));
-        ++local_reprs;
-        if (snap.taken && (!list_variant || snap.list_size > 1)) {
-          ++local_measured;
-          if (list_variant ? printed_items(s.get()) != snap.list_size : writer_got_in(snap))
-            overlapped.hit();
-        }
-        ctx.heartbeat();
-        safe_point();
-      }
-      tl_reader = nullptr;
-      reprs += local_reprs;
-      measured += local_measured;
-    };
-
-    auto list_writer = [&](int w) {
-      py::Gil gil;
-      std::mt19937_64 rng(ctx.stream_seed(static_cast<std::uint64_t>(w)));
-      WriterCounters& c = counters[static_cast<std::size_t>(w)];
-      PyObject* lst = target.get();
-      wait_start();
-      std::uint64_t local = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        bool clear = rng() % static_cast<std::uint64_t>(clear_every) == 0;
-        c.started.fetch_add(1, std::memory_order_seq_cst);
-        py::Ref popped;
-        if (clear) {
-          py::call_method(lst, "clear");
-        } else {
-          popped = py::Ref::steal(PyObject_CallMethod(lst, "pop", nullptr));
-          if (!popped) {
-            if (!PyErr_ExceptionMatches(PyExc_IndexError)) throw py::Error("list.pop()");
-            PyErr_Clear();  // another writer emptied it first
-          }
-        }
-        c.ended.fetch_add(1, std::memory_order_seq_cst);
-        ++local;
-        popped = py::Ref();  // the last reference: the union dies here
-
-        // Refill in one step (one critical section): the sentinel first if it
-        // went, then fresh unions held only by the list.
-        // (Only compared, never used: a borrowed pointer is enough.)
-        PyObject* head = PyList_GetItem(lst, 0);
-        if (!head) PyErr_Clear();
-        if (head != sentinel.get()) py::check(PyList_Insert(lst, 0, sentinel.get()));
-        Py_ssize_t missing = static_cast<Py_ssize_t>(n_items) + 1 - PyList_Size(lst);
-        if (missing > 0) {
-          py::Ref batch = py::check(PyList_New(0));
-          for (Py_ssize_t i = 0; i < missing; ++i)
-            py::check(
-                PyList_Append(batch.get(), py::check(PyObject_CallNoArgs(fresh.get())).get()));
-          py::check(PyList_SetSlice(lst, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, batch.get()));
-        }
-        ctx.heartbeat();
-        safe_point();
-      }
-      removals += local;
-    };
-
-    auto namespace_writer = [&](int w) {
-      py::Gil gil;
-      std::mt19937_64 rng(ctx.stream_seed(static_cast<std::uint64_t>(w)));
-      WriterCounters& c = counters[static_cast<std::size_t>(w)];
-      wait_start();
-      std::uint64_t local = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        PyObject* name = names[rng() % names.size()].get();
-        py::Ref value = py::check(PyObject_CallNoArgs(fresh.get()));
-        c.started.fetch_add(1, std::memory_order_seq_cst);
-        // Replaces the old union, whose only reference was the namespace's:
-        // it dies inside this call.
-        py::check(PyObject_SetAttr(target.get(), name, value.get()));
-        c.ended.fetch_add(1, std::memory_order_seq_cst);
-        ++local;
-        ctx.heartbeat();
-        safe_point();
-      }
-      removals += local;
-    };
-
-    // Interns fresh copies of a fixed set of strings: each call takes the
-    // interned dict's critical section, as type_module() does for every static
-    // dotted member in every reader. (A fixed set: interned strings are
-    // immortal in the free-threaded build, so new ones would pile up.)
-    auto interner = [&] {
-      py::Gil gil;
-      wait_start();
-      std::uint64_t i = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        PyObject* s = PyUnicode_FromFormat("gilrace-lur-%d", static_cast<int>(i++ % 64));
-        if (!s) throw py::Error("PyUnicode_FromFormat");
-        PyUnicode_InternInPlace(&s);
-        Py_DECREF(s);
-        if (i % 256 == 0) {
-          ctx.heartbeat();
-          safe_point();
-        }
-      }
-    };
-
-    // Keeps BOX's critical section most of the time, as extension code doing
-    // work under Py_BEGIN_CRITICAL_SECTION does. A reader that reaches a
-    // list[BOX] member of a union needs it for dict_repr(BOX), spins, parks,
-    // and parking detaches it: its critical section on the list is suspended
-    // while it is inside union_repr.
-    auto holder = [&] {
-      py::Gil gil;
-      wait_start();
-      while (!stop.load(std::memory_order_relaxed)) {
-        hold_critical_section(box.get(), hold);
-        ctx.heartbeat();
-        // Let go for a while (detached), so that a parked reader gets BOX
-        // soon after it is woken instead of waiting for PyMutex's 1 ms
-        // fairness hand-off: more reprs, each still likely to park.
-        py::Unlocked detached;
-        std::this_thread::sleep_for(hold / 2);
-      }
-    };
-
-    auto collector = [&] {
-      py::Gil gil;
-      py::Ref gc = py::import("gc");
-      wait_start();
-      while (!stop.load(std::memory_order_relaxed)) {
-        py::call_method(gc.get(), "collect");
-        ctx.heartbeat();
-        py::Unlocked detached;
-        std::this_thread::sleep_for(std::chrono::microseconds(500));
-      }
-    };
-
-    // ---- run: the main thread only waits, detached.
-    std::vector<std::string> errors(static_cast<std::size_t>(n_threads));
-    {
-      py::Unlocked detached;
-      std::vector<std::jthread> pool;
-      int slot = 0;
-      auto spawn = [&](auto body) {
-        std::string* err = &errors[static_cast<std::size_t>(slot++)];
-        pool.emplace_back([&stop, err, body]() mutable {
-          try {
-            body();
-          } catch (const std::exception& e) {
-            *err = e.what();
-            stop = true;
-          }
-        });
-      };
-      for (int i = 0; i < n_readers; ++i) spawn(reader);
-      for (int w = 0; w < n_writers; ++w)
-        spawn([&, w] { list_variant ? list_writer(w) : namespace_writer(w); });
-      if (box_helper) spawn(holder);
-      if (intern_helper) spawn(interner);
-      if (gc_helper) spawn(collector);
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-      while (!stop && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      stop = true;
-    }  // joins
-
-    ctx.note("readers", std::to_string(n_readers));
-    ctx.note("writers", std::to_string(n_writers));
-    ctx.note("reprs", std::to_string(reprs.load()));
-    ctx.note("reprs_of_unions", std::to_string(measured.load()));
-    ctx.note("removals", std::to_string(removals.load()));
+    const Settings s = read_settings(ctx);
+    const Objects o = set_up(ctx, s);
+    Race race(ctx, s, o);
+    std::vector<std::string> errors = run_threads(race);
+    ctx.note("readers", std::to_string(s.readers));
+    ctx.note("writers", std::to_string(s.writers));
+    ctx.note("reprs", std::to_string(race.reprs.load()));
+    ctx.note("reprs_of_unions", std::to_string(race.measured.load()));
+    ctx.note("removals", std::to_string(race.removals.load()));
     for (const auto& e : errors)
       if (!e.empty()) return Result::error(e);
     return Result::pass();

@@ -5,7 +5,9 @@
 #
 #   1. the system python3 (GIL)                       every test
 #   2. free-threaded 3.13 (Debian's source package)   every test
-#   3. the build scripts' own checks
+#   3. the build scripts' own checks, and scenario plugins end to end: gilrace installed
+#      to a temporary prefix, examples/out-of-tree built against it, run, and refused
+#      by the free-threaded gilrace (tests/scripts/test-plugin.sh)
 #   4. free-threaded 3.13 with gh-132713's fix taken out: the list-union-repr tests
 #   5. free-threaded 3.13 under ThreadSanitizer (gilrace built with clang
 #      -fsanitize=thread too): the tests labelled tsan. GILRACE_TSAN=0 skips it.
@@ -103,9 +105,11 @@ cpython() {
 }
 
 # suite NAME PYTHON [build-harness args...] [-- ctest args...]: one stage: builds
-# gilrace against PYTHON (a prefix or an interpreter) and runs its tests.
+# gilrace against PYTHON (a prefix or an interpreter) and runs its tests. Sets
+# SUITE_BIN to the gilrace it built ("" when it did not build).
 suite() {
   local name=$1 python=$2 bin
+  SUITE_BIN=
   shift 2
   local build_args=()
   while [[ $# -gt 0 && $1 != -- ]]; do
@@ -119,16 +123,18 @@ suite() {
     fail "$name: gilrace did not build against $python"
     return 0
   fi
+  SUITE_BIN=$bin
   run_ctest "$name" "$(dirname "$bin")" "$@"
 }
 
-# build_script_checks: tests/scripts/test-build-cpython.sh prints "ok   ...",
+# script_checks NAME SCRIPT [ARGS...]: a tests/scripts/ script that prints "ok   ...",
 # "FAIL ..." or "skip ..." per check and "N passed, M failed[, K skipped]" last.
-build_script_checks() {
-  local name="build scripts" log rc=0 ok bad sk last line
+script_checks() {
+  local name=$1 log rc=0 ok bad sk last line
+  shift
   stage "$name"
   log=$(mktemp)
-  tests/scripts/test-build-cpython.sh 2>&1 | tee "$log" || rc=$?
+  "$@" 2>&1 | tee "$log" || rc=$?
   ok=$(grep -c '^ok   ' "$log" || true)
   bad=$(grep -c '^FAIL ' "$log" || true)
   sk=$(grep -c '^skip ' "$log" || true)
@@ -153,14 +159,22 @@ stage "dependencies"
 gilrace_ensure_packages "${GILRACE_TEST_DEPS[@]}"
 
 suite "system python3" /usr/bin/python3
+system_bin=$SUITE_BIN
 
+ft_bin=
 if ft=$(cpython --version 3.13 --free-threading); then
   suite "free-threaded 3.13" "$ft"
+  ft_bin=$SUITE_BIN
 else
   fail "free-threaded 3.13: CPython did not build"
 fi
 
-build_script_checks
+script_checks "build scripts" tests/scripts/test-build-cpython.sh
+if [[ -n $system_bin ]]; then
+  script_checks "plugins" tests/scripts/test-plugin.sh "$(dirname "$system_bin")" "$ft_bin"
+else
+  fail "plugins: no gilrace against the system python3 to install"
+fi
 
 revert=scripts/patches/revert-gh-132713.patch
 if [[ ! -f $revert ]]; then

@@ -1,9 +1,11 @@
 #include "harness/base/parse.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 
 namespace gilrace {
 
@@ -70,6 +72,18 @@ double parse_fraction(std::string_view text, std::string_view what, bool allow_o
   if (!to_double(text, v) || v <= 0 || v > 1 || (!allow_one && v == 1))
     throw UsageError(fmt::format("{} must be a number between 0 and 1, got '{}'", what, text));
   return v;
+}
+
+void require_writable_file(const std::string& path, const char* option) {
+  namespace fs = std::filesystem;
+  if (path.empty()) return;
+  fs::path p(path);
+  fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  if (!fs::is_directory(dir))
+    throw UsageError(fmt::format("{} {}: directory {} does not exist", option, path, dir.string()));
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw UsageError(
+        fmt::format("{} {}: directory {} is not writable", option, path, dir.string()));
 }
 
 }  // namespace gilrace

@@ -26,4 +26,7 @@ std::pair<int, int> parse_shard(std::string_view text);
 // A probability or confidence strictly between 0 and 1 (or up to 1 when allow_one).
 double parse_fraction(std::string_view text, std::string_view what, bool allow_one = false);
 
+// The folder of `path` exists and is writable, else UsageError naming `option`.
+void require_writable_file(const std::string& path, const char* option);
+
 }  // namespace gilrace

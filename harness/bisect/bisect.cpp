@@ -8,9 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "harness/base/exit_codes.h"
 #include "harness/base/parse.h"
-#include "harness/cli/cli.h"
-#include "harness/cli/commands.h"
 #include "harness/results/report.h"
 #include "harness/results/stats.h"
 #include "harness/run/supervisor.h"

@@ -8,11 +8,18 @@
 
 #include "harness/base/parse.h"
 #include "harness/cli/commands.h"
+#include "harness/run/plugin.h"
 
 namespace gilrace {
 
 int cli_main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
+  try {
+    load_plugins(requested_plugins(args));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "gilrace: error: {}\n", e.what());
+    return kExitUsage;
+  }
   CLI::App app{
       "gilrace: reproduce concurrency crashes and deadlocks between native threads and CPython"};
   app.require_subcommand(1);

@@ -2,14 +2,9 @@
 // supervisor re-executes itself with). Returns the process's exit code.
 #pragma once
 
-namespace gilrace {
+#include "harness/base/exit_codes.h"
 
-// Exit codes, as documented in the README.
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitCannotTest = 125;
-constexpr int kExitInterrupted = 130;
+namespace gilrace {
 
 int cli_main(int argc, char** argv);
 

@@ -46,20 +46,23 @@ int cmd_list(bool json) {
                           {"meaning", p.meaning},
                           {"window", p.window},
                           {"window_in", p.window_in}});
-      out.push_back({{"name", s.info.name},
-                     {"summary", s.info.summary},
-                     {"references", s.info.references},
-                     {"variants", vars},
-                     {"params", params},
-                     {"probes", probes},
-                     {"param_probes", static_cast<bool>(s.info.param_probes)},
-                     {"default_threads", s.info.default_threads},
-                     {"control", s.info.control},
-                     {"applies", reason.empty()},
-                     {"reason", reason}});
+      out.push_back(
+          {{"name", s.info.name},
+           {"summary", s.info.summary},
+           {"references", s.info.references},
+           {"variants", vars},
+           {"params", params},
+           {"probes", probes},
+           {"param_probes", static_cast<bool>(s.info.param_probes)},
+           {"default_threads", s.info.default_threads},
+           {"control", s.info.control},
+           {"plugin", s.plugin.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.plugin)},
+           {"applies", reason.empty()},
+           {"reason", reason}});
       continue;
     }
     fmt::print("{}{}\n    {}\n", s.info.name, s.info.control ? "  (control)" : "", s.info.summary);
+    if (!s.plugin.empty()) fmt::print("    plugin: {}\n", s.plugin);
     if (!s.info.references.empty())
       fmt::print("    refs: {}\n", fmt::join(s.info.references, ", "));
     for (const auto& v : s.info.variants) {
@@ -88,6 +91,7 @@ Command add_list_command(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("list", "List scenarios and whether each applies to this build");
   cmd->add_flag("--json", *json, "JSON output");
+  add_plugin_option(cmd);
   return {cmd, [json] { return cmd_list(*json); }};
 }
 

@@ -2,46 +2,28 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "harness/base/parse.h"
-#include "harness/base/seed.h"
 #include "harness/bisect/bisect.h"
 #include "harness/cli/cli.h"
 #include "harness/cli/commands.h"
+#include "harness/cli/run_request.h"
 #include "harness/judge/sanitizer.h"
 #include "harness/results/baseline.h"
 #include "harness/results/expect.h"
 #include "harness/results/report.h"
 #include "harness/run/registry.h"
 #include "harness/run/supervisor.h"
+#include "harness/run/tsan_setup.h"
 
+// `gilrace run` in four steps, each handing the next what it needs: read the request
+// (run_request.h), plan the groups for this build, run them, then decide the exit code
+// and write the reports.
 namespace gilrace {
 
 namespace {
-
-namespace fs = std::filesystem;
-
-struct RunArgs {
-  std::vector<std::string> scenarios;
-  bool all = false;
-  std::string repeat, duration, jobs, timeout = "60s", stall = "10s", seed, threads, variant;
-  std::vector<std::string> params;
-  std::vector<std::string>
-      match;  // the target of --bisect and --expect fail (harness/results/target.h)
-  std::string stop_after, expect = "pass", json, events, junit, artifacts, artifacts_cap = "3",
-                          shard, confidence;  // confidence: 0.95, or 0.99 with --bisect
-  bool no_native_stacks = false, allow_mixed = false;
-  std::string
-      baseline;  // known signatures: only new ones fail the run (harness/results/baseline.h)
-  std::vector<std::string> suppressions;  // ThreadSanitizer suppressions files of the user's
-  bool tsan_halt = false;
-  bool require_window = false;  // a window_not_reached group fails the run
-  std::string chaos;            // --chaos[=LEVEL] (harness/run/chaos.h)
-  CLI::Option *timeout_opt = nullptr, *stall_opt = nullptr;  // to tell a default from a choice
-  BisectArgs bisect;
-};
 
 class RunSink : public TrialSink {
  public:
@@ -77,219 +59,178 @@ class RunSink : public TrialSink {
   std::chrono::steady_clock::time_point start_;
 };
 
-int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
-  if (a.scenarios.empty() && !a.all) throw UsageError("name at least one scenario, or --all");
-  if (!a.scenarios.empty() && a.all) throw UsageError("give scenario names or --all, not both");
-  RunOptions o;
-  RunMeta meta;
-  meta.repeat = a.repeat.empty() ? 0 : parse_count(a.repeat, "-n/--repeat");
-  meta.duration = a.duration.empty() ? 0 : parse_duration(a.duration, "--duration");
-  if (!a.duration.empty() && meta.duration <= 0)
-    throw UsageError("--duration must be more than zero");
-  if (meta.repeat == 0 && meta.duration == 0) meta.repeat = a.all ? 20 : 100;
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  meta.jobs = a.jobs.empty() ? static_cast<int>(std::max(1L, cpus))
-                             : static_cast<int>(parse_count(a.jobs, "-j/--jobs"));
-  meta.timeout = parse_duration(a.timeout, "--timeout");
-  meta.stall = parse_duration(a.stall, "--stall");
-  if (meta.timeout <= 0 || meta.stall <= 0)
-    throw UsageError("--timeout and --stall must be more than zero");
-  meta.base_seed = a.seed.empty() ? fresh_seed() : parse_count(a.seed, "--seed", 0);
-  if (!a.shard.empty()) std::tie(meta.shard_index, meta.shard_count) = parse_shard(a.shard);
-  if (a.expect != "pass" && a.expect != "fail")
-    throw UsageError(fmt::format("--expect must be pass or fail, got '{}'", a.expect));
-  meta.expect = a.expect;
-  if (!a.match.empty() && !a.bisect.on && a.expect != "fail")
-    throw UsageError("--match needs --bisect or --expect fail");
-  const TargetMatcher target(a.expect == "fail" ? a.match : std::vector<std::string>{});
-  meta.confidence = parse_fraction(
-      a.confidence.empty() ? (a.bisect.on ? "0.99" : "0.95") : a.confidence, "--confidence");
-  meta.require_window = a.require_window;
-  meta.chaos = parse_chaos_level(a.chaos);
-  meta.command = argv;
-  meta.started_at = now_iso8601();
-  int threads = a.threads.empty() ? 0 : static_cast<int>(parse_count(a.threads, "--threads"));
-  std::map<std::string, std::string> given;
-  for (const auto& p : a.params) given.insert(parse_param(p));
-  std::uint64_t stop_after = a.stop_after.empty() ? 0 : parse_count(a.stop_after, "--stop-after");
-  int cap = static_cast<int>(parse_count(a.artifacts_cap, "--artifacts-cap", 0));
-  require_writable_file(a.json, "--json");
-  require_writable_file(a.junit, "--junit");
-  require_writable_file(a.events, "--events");
-  Baseline known;
-  if (!a.baseline.empty()) {
-    if (a.expect == "fail") throw UsageError("--baseline goes with --expect pass");
-    known = load_baseline(a.baseline);
-  }
-  auto user_suppressions = tsan::read_user_suppressions(a.suppressions);
+// ---------------------------------------------------------------- plan
 
-  // Which scenarios and variants: names are checked before anything runs.
-  std::vector<const RegisteredScenario*> chosen;
-  if (a.all) {
-    for (const auto& s : all_scenarios())
-      if (!s.info.control) chosen.push_back(&s);
-  } else {
-    for (const auto& name : a.scenarios) chosen.push_back(&need_scenario(name));
+// The variants of `s` this run wants: --variant as given; else the first, or under --all
+// every one expected to pass on this build (no naive one, no known CPython bug).
+std::vector<std::string> wanted_variants(const RunRequest& r, const RegisteredScenario& s,
+                                         const BuildInfo& build) {
+  std::vector<std::string> out;
+  for (const auto& v : s.info.variants) {
+    bool wanted = r.variant.empty() ? (r.all ? !v.naive && expected_failure_reason(v, build).empty()
+                                             : &v == &s.info.variants.front())
+                                    : (r.variant == "all" || r.variant == v.name);
+    if (wanted) out.push_back(v.name);
   }
-  if (!a.variant.empty() && a.variant != "all" && !a.all)
-    for (const auto* s : chosen) check_variant(*s, a.variant);
-  for (const auto& [k, v] : given) {
-    bool anyone = false;
-    for (const auto* s : chosen)
-      for (const auto& p : s->info.params) anyone |= p.name == k;
-    if (!anyone) throw UsageError(fmt::format("no chosen scenario has a parameter '{}'", k));
-  }
-  // --bisect: one scenario, trials from --confidence and the rate (harness/bisect/bisect.h).
-  BisectPlan bisect = plan_bisect(a.bisect, {.scenarios = chosen,
-                                             .all = a.all,
-                                             .variant = a.variant,
-                                             .params = given,
-                                             .match = a.match,
-                                             .repeat = a.repeat.empty() ? 0 : meta.repeat,
-                                             .duration = meta.duration,
-                                             .confidence = meta.confidence,
-                                             .stop_after = stop_after,
-                                             .shard = !a.shard.empty(),
-                                             .expect_fail = a.expect == "fail",
-                                             .chaos = meta.chaos});
-  if (bisect.on()) meta.repeat = bisect.repeat();
+  return out;
+}
 
-  RunReport report;
-  report.build = probe_build_info();
-  preflight(report.build, a.allow_mixed);
-  // ThreadSanitizer runs CPython 5-15x slower: defaults that were not chosen grow with it.
-  if (report.build.gilrace_tsan || report.build.python_tsan) {
-    if (a.timeout_opt && !a.timeout_opt->count()) meta.timeout *= tsan::kTsanSlowdown;
-    if (a.stall_opt && !a.stall_opt->count()) meta.stall *= tsan::kTsanSlowdown;
-  }
-  report.meta = meta;
-
-  for (const auto* s : chosen) {
+// One group per scenario and variant, each with its statistics opened in the report (every
+// declared probe at 0 hits). Returns an exit code when the run ends here: --bisect on a
+// build the scenario does not apply to (125).
+std::optional<int> plan_groups(RunRequest& r, RunReport& report, RunOptions& o) {
+  for (const auto* s : r.scenarios) {
     std::string reason = not_applicable_reason(s->info, report.build);
-    if (!reason.empty() && !a.all && bisect.on())
-      return bisect.not_applicable(s->info.name, reason);  // 125: cannot test this build
-    if (!reason.empty() && !a.all)
+    if (!reason.empty() && !r.all && r.bisect.on())
+      return r.bisect.not_applicable(s->info.name, reason);  // 125: cannot test this build
+    if (!reason.empty() && !r.all)
       throw UsageError(fmt::format("{} does not apply to this build: {}", s->info.name, reason));
     if (reason.empty()) {
-      reason = invalid_params_reason(*s, params_for(*s, given, false));
-      if (!reason.empty() && !a.all) throw UsageError(reason);
+      reason = invalid_params_reason(*s, params_for(*s, r.params, false));
+      if (!reason.empty() && !r.all) throw UsageError(reason);
     }
-    std::vector<std::string> variants;
-    for (const auto& v : s->info.variants) {
-      bool wanted = a.variant.empty()
-                        ? (a.all ? !v.naive && expected_failure_reason(v, report.build).empty()
-                                 : &v == &s->info.variants.front())
-                        : (a.variant == "all" || a.variant == v.name);
-      if (wanted) variants.push_back(v.name);
-    }
-    for (const auto& v : variants) {
-      Group g{s, v, threads, params_for(*s, given, false), reason};
+    for (const auto& v : wanted_variants(r, *s, report.build)) {
+      Group g{s, v, r.threads, params_for(*s, r.params, false), reason};
       GroupStats& gs = report.aggregate.group(s->info.name, v);
       gs.references = s->info.references;
+      gs.plugin = s->plugin;
       gs.params = g.params;
-      gs.threads = threads > 0 ? threads : s->info.default_threads;
+      gs.threads = r.threads > 0 ? r.threads : s->info.default_threads;
       gs.skip_reason = reason;
       for (const ProbeSpec& p : declared_probes(s->info, v, g.params))
         gs.probes[p.name] = {.meaning = p.meaning, .window = p.window};  // 0 hits until one comes
       o.groups.push_back(std::move(g));
     }
   }
-  if (o.groups.empty()) throw UsageError(fmt::format("no scenario has a variant '{}'", a.variant));
+  if (o.groups.empty()) throw UsageError(fmt::format("no scenario has a variant '{}'", r.variant));
+  return std::nullopt;
+}
 
-  o.repeat = meta.repeat;
-  o.duration = meta.duration;
-  o.jobs = meta.jobs;
-  o.timeout = meta.timeout;
-  o.stall = meta.stall;
-  o.base_seed = meta.base_seed;
-  o.chaos = meta.chaos;
-  o.stop_after = stop_after;
-  o.shard_index = meta.shard_index;
-  o.shard_count = meta.shard_count;
-  o.native_stacks = !a.no_native_stacks;
-  // ThreadSanitizer: options, suppressions and a log folder per trial (harness/judge/sanitizer.h).
-  std::unique_ptr<tsan::RunSetup> tsan_setup;
-  if (report.build.gilrace_tsan || report.build.python_tsan) {
-    tsan_setup =
-        std::make_unique<tsan::RunSetup>(report.build, std::move(user_suppressions), a.tsan_halt);
-    o.tsan_options = tsan_setup->options();
-    o.tsan_log_root = tsan_setup->log_root();
-  }
-  if (a.expect == "fail")  // --stop-after counts the failures that reproduce
-    o.counts_as_failure = [&target](const TrialResult& t) { return target.is_target(t); };
-  bisect.configure(o);  // --bisect: stop at the first target failure
+// What the supervisor needs besides the groups. The ThreadSanitizer setup (options,
+// suppressions, a log folder per trial) is returned: it must outlive the run.
+std::unique_ptr<tsan::RunSetup> configure_supervisor(RunRequest& r, const RunReport& report,
+                                                     RunOptions& o) {
+  const RunMeta& m = report.meta;
+  o.repeat = m.repeat;
+  o.duration = m.duration;
+  o.jobs = m.jobs;
+  o.timeout = m.timeout;
+  o.stall = m.stall;
+  o.base_seed = m.base_seed;
+  o.chaos = m.chaos;
+  o.stop_after = r.stop_after;
+  o.shard_index = m.shard_index;
+  o.shard_count = m.shard_count;
+  o.native_stacks = r.native_stacks;
   o.gdb_python_helper = gdb_python_helper(report.build);
+  if (m.expect == "fail")  // --stop-after counts the failures that reproduce
+    o.counts_as_failure = [target = r.expect_target](const TrialResult& t) {
+      return target.is_target(t);
+    };
+  r.bisect.configure(o);  // --bisect: stop at the first target failure
+  if (!report.build.gilrace_tsan && !report.build.python_tsan) return nullptr;
+  auto setup =
+      std::make_unique<tsan::RunSetup>(report.build, std::move(r.suppressions), r.tsan_halt);
+  o.tsan_options = setup->options();
+  o.tsan_log_root = setup->log_root();
+  return setup;
+}
 
-  EventsWriter events;
-  if (!a.events.empty()) {
-    try {
-      events = EventsWriter(a.events);
-    } catch (const std::runtime_error& e) {
-      throw UsageError(fmt::format("--events: {}", e.what()));
-    }
+// ---------------------------------------------------------------- run
+
+EventsWriter open_events(const std::string& path) {
+  if (path.empty()) return {};
+  try {
+    return EventsWriter(path);
+  } catch (const std::runtime_error& e) {
+    throw UsageError(fmt::format("--events: {}", e.what()));
   }
-  std::string artifacts_root = a.artifacts;
-  if (artifacts_root.empty()) {
-    for (const auto* f : {&a.json, &a.events, &a.junit})
-      if (!f->empty()) {
-        fs::path parent = fs::path(*f).parent_path();
-        artifacts_root = ((parent.empty() ? fs::path(".") : parent) / "gilrace-artifacts").string();
-        break;
-      }
-  }
-  if (artifacts_root.empty()) artifacts_root = "gilrace-artifacts";
-  ArtifactWriter artifacts(artifacts_root, cap);
+}
+
+// Runs the groups; every finished trial goes to the events file and the artifacts as it
+// finishes, so an interrupted run keeps what it did.
+void run_groups(const RunRequest& r, const RunOptions& o, EventsWriter& events, RunReport& report) {
+  ArtifactWriter artifacts(r.outputs.artifacts, r.outputs.artifacts_cap);
   ProgressLine progress(isatty(STDERR_FILENO) == 1);
-
   std::uint64_t runnable = 0;
   for (const auto& g : o.groups)
     if (g.skip_reason.empty()) ++runnable;
-  std::uint64_t per_group = meta.repeat
-                                ? (meta.repeat - static_cast<std::uint64_t>(meta.shard_index) +
-                                   static_cast<std::uint64_t>(meta.shard_count) - 1) /
-                                      static_cast<std::uint64_t>(meta.shard_count)
-                                : 0;
+  const RunMeta& m = report.meta;
+  std::uint64_t per_group = m.repeat ? (m.repeat - static_cast<std::uint64_t>(m.shard_index) +
+                                        static_cast<std::uint64_t>(m.shard_count) - 1) /
+                                           static_cast<std::uint64_t>(m.shard_count)
+                                     : 0;
   events.start(report);
   RunSink sink(report, events, artifacts, progress, per_group * runnable);
   report.end = run_trials(o, sink);
   progress.clear();
-  if (!a.baseline.empty()) {
+  if (r.baseline) {
     std::vector<GroupStats*> groups;
     for (auto& g : report.aggregate.groups()) groups.push_back(&g);
-    report.baseline = apply_baseline(known, groups);
+    report.baseline = apply_baseline(*r.baseline, groups);
   }
+}
 
-  // Without --expect fail every failure exits 1, `error` and `timeout` included: a scenario
-  // that cannot set up, or a trial stuck at the hard limit, must not pass CI as a clean run.
+// ---------------------------------------------------------------- decide and report
+
+// The exit code, into report.exit_code. Without --expect fail every failure exits 1, `error`
+// and `timeout` included: a scenario that cannot set up, or a trial stuck at the hard limit,
+// must not pass CI as a clean run.
+ExpectFailVerdict decide_exit(RunRequest& r, const RunOptions& o, RunReport& report) {
   bool any_failed = report.aggregate.new_failures() > 0;  // all failures without --baseline
   std::vector<const GroupStats*> ran;                     // groups that applied to the build
   for (const auto& g : o.groups)
     if (g.skip_reason.empty())
       ran.push_back(&report.aggregate.group(g.scenario->info.name, g.variant));
-  ExpectFailVerdict expected = judge_expect_fail(ran, target);
+  ExpectFailVerdict expected = judge_expect_fail(ran, r.expect_target);
   if (report.end.interrupted)
     report.exit_code = kExitInterrupted;
-  else if (meta.expect == "fail")
+  else if (report.meta.expect == "fail")
     report.exit_code = expected.all_reproduced() ? kExitOk : kExitFailed;
   else
     report.exit_code = any_failed ? kExitFailed : kExitOk;
   for (const auto& g : report.aggregate.groups())
-    if (a.require_window && g.window_not_reached() && report.exit_code == kExitOk)
+    if (report.meta.require_window && g.window_not_reached() && report.exit_code == kExitOk)
       report.exit_code = kExitFailed;
-  bisect.finish(report);  // --bisect: 0 good, 1 bad, 125 cannot test
+  r.bisect.finish(report);  // --bisect: 0 good, 1 bad, 125 cannot test
+  return expected;
+}
 
-  events.end(report);
-  if (!a.json.empty()) {
-    nlohmann::json summary = bisect.annotate(summary_json(report));
-    if (meta.expect == "fail") summary["expect_fail"] = expected.to_json();
-    write_file_atomic(a.json, summary.dump(2) + "\n");
+void write_reports(const RunRequest& r, const RunReport& report,
+                   const ExpectFailVerdict& expected) {
+  bool expect_fail = report.meta.expect == "fail";
+  if (!r.outputs.json.empty()) {
+    nlohmann::json summary = r.bisect.annotate(summary_json(report));
+    if (expect_fail) summary["expect_fail"] = expected.to_json();
+    write_file_atomic(r.outputs.json, summary.dump(2) + "\n");
   }
-  if (!a.junit.empty()) write_file_atomic(a.junit, junit_xml(report));
+  if (!r.outputs.junit.empty()) write_file_atomic(r.outputs.junit, junit_xml(report));
   fmt::print("{}", text_summary(report));
-  if (meta.expect == "fail") fmt::print("{}", expected.text());
-  fmt::print("{}", bisect.text());  // last: its last line is the gilrace-verdict line
+  if (expect_fail) fmt::print("{}", expected.text());
+  fmt::print("{}", r.bisect.text());  // last: its last line is the gilrace-verdict line
   std::fflush(stdout);
   fmt::print(stderr, "{}", window_warnings(report));
+}
+
+int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
+  RunRequest request = read_run_request(a, argv);
+  RunReport report;
+  report.build = probe_build_info();
+  preflight(report.build, request.allow_mixed_sanitizer);
+  // ThreadSanitizer runs CPython 5-15x slower: limits that were not chosen grow with it.
+  if (report.build.gilrace_tsan || report.build.python_tsan) {
+    if (!request.timeout_chosen) request.meta.timeout *= tsan::kTsanSlowdown;
+    if (!request.stall_chosen) request.meta.stall *= tsan::kTsanSlowdown;
+  }
+  report.meta = request.meta;
+  RunOptions options;
+  if (auto code = plan_groups(request, report, options)) return *code;
+  auto tsan_setup = configure_supervisor(request, report, options);
+  EventsWriter events = open_events(request.outputs.events);
+  run_groups(request, options, events, report);
+  ExpectFailVerdict expected = decide_exit(request, options, report);
+  events.end(report);
+  write_reports(request, report, expected);
   return report.exit_code;
 }
 
@@ -340,6 +281,7 @@ Command add_run_command(CLI::App& app, const std::vector<std::string>& argv) {
                 "Exit 1 when a clean group never reached its window (window_not_reached)");
   add_chaos_option(run, a->chaos);
   add_bisect_options(run, a->bisect);
+  add_plugin_option(run);
 
   run->add_option("--baseline", a->baseline,
                   "Known signatures (gilrace baseline): reported as known, only new ones fail");

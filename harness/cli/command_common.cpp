@@ -1,7 +1,4 @@
 #include <fmt/format.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "harness/base/parse.h"
 #include "harness/cli/commands.h"
@@ -12,8 +9,6 @@
 
 namespace gilrace {
 
-namespace fs = std::filesystem;
-
 void add_trial_options(CLI::App* cmd, TrialArgs& a) {
   cmd->add_option("scenario", a.scenario, "Scenario name")->required();
   cmd->add_option("--variant", a.variant, "Variant (default: the scenario's first)");
@@ -22,6 +17,7 @@ void add_trial_options(CLI::App* cmd, TrialArgs& a) {
   cmd->add_option("--threads", a.threads, "Threads (default: the scenario's)");
   cmd->add_option("--param", a.params, "key=value, repeatable");
   add_chaos_option(cmd, a.chaos);
+  add_plugin_option(cmd);
 }
 
 void add_chaos_option(CLI::App* cmd, std::string& level) {
@@ -38,6 +34,15 @@ int parse_chaos_level(const std::string& text) {
   if (level > static_cast<std::uint64_t>(chaos::kMaxLevel))
     throw UsageError(fmt::format("--chaos must be 0 to {}, got {}", chaos::kMaxLevel, text));
   return static_cast<int>(level);
+}
+
+void add_plugin_option(CLI::App* cmd) {
+  // Loaded by cli_main before the command line is parsed (scenario names are checked
+  // against the registry); declared here so that it is accepted and documented.
+  cmd->add_option("--plugin",
+                  "A scenario plugin (.so) to load, repeatable; also "
+                  "GILRACE_PLUGIN_PATH (files or folders, colon-separated)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 const RegisteredScenario& need_scenario(const std::string& name) {
@@ -91,6 +96,7 @@ TrialSpec make_spec(const TrialArgs& a) {
   for (const auto& p : a.params) given.insert(parse_param(p));
   spec.params = params_for(s, given, true);
   spec.chaos = parse_chaos_level(a.chaos);
+  spec.plugin = s.plugin;
   return spec;
 }
 
@@ -116,17 +122,6 @@ void preflight(const BuildInfo& b, bool allow_mixed) {
         tsan::read_mmap_rnd_bits(), b.gilrace_tsan ? b.gilrace_compiler : b.python_compiler);
     if (!problem.empty()) throw UsageError(problem);
   }
-}
-
-void require_writable_file(const std::string& path, const char* option) {
-  if (path.empty()) return;
-  fs::path p(path);
-  fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
-  if (!fs::is_directory(dir))
-    throw UsageError(fmt::format("{} {}: directory {} does not exist", option, path, dir.string()));
-  if (::access(dir.c_str(), W_OK) != 0)
-    throw UsageError(
-        fmt::format("{} {}: directory {} is not writable", option, path, dir.string()));
 }
 
 }  // namespace gilrace

@@ -45,6 +45,8 @@ void add_trial_options(CLI::App* cmd, TrialArgs& a);
 void add_chaos_option(CLI::App* cmd, std::string& level);
 // The level given: 0 (off) to chaos::kMaxLevel, else UsageError.
 int parse_chaos_level(const std::string& text);
+void add_trial_options(CLI::App* cmd, TrialArgs& a);  // --plugin included
+void add_plugin_option(CLI::App* cmd);
 const RegisteredScenario& need_scenario(const std::string& name);
 void check_variant(const RegisteredScenario& s, const std::string& v);
 // The user's params that this scenario declares (strict: any other is an error).
@@ -57,7 +59,5 @@ std::string invalid_params_reason(const RegisteredScenario& s,
 TrialSpec make_spec(const TrialArgs& a);
 // Refuses a build gilrace cannot test truthfully (mismatched libpython, half a sanitizer).
 void preflight(const BuildInfo& b, bool allow_mixed);
-// The folder of `path` exists and is writable, else UsageError naming `option`.
-void require_writable_file(const std::string& path, const char* option);
 
 }  // namespace gilrace

@@ -131,6 +131,7 @@ nlohmann::json GroupStats::to_json(double confidence) const {
   j["scenario"] = scenario;
   j["variant"] = variant;
   j["references"] = references;
+  if (!plugin.empty()) j["plugin"] = plugin;
   j["params"] = params;
   j["threads"] = threads;
   if (!skip_reason.empty()) j["skip_reason"] = skip_reason;
@@ -180,6 +181,7 @@ GroupStats GroupStats::from_json(const nlohmann::json& j) {
   g.scenario = j.value("scenario", "");
   g.variant = j.value("variant", "");
   g.references = j.value("references", std::vector<std::string>{});
+  g.plugin = j.value("plugin", "");
   g.params = j.value("params", std::map<std::string, std::string>{});
   g.threads = j.value("threads", 0);
   g.skip_reason = j.value("skip_reason", "");

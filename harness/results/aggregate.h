@@ -41,6 +41,7 @@ struct GroupStats {
   std::string scenario;
   std::string variant;
   std::vector<std::string> references;
+  std::string plugin;                         // the plugin file of the scenario, "" if built in
   std::map<std::string, std::string> params;  // as the user gave them
   int threads = 0;
   std::string skip_reason;

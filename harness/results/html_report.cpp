@@ -260,40 +260,53 @@ long long parse_iso8601(const std::string& s) {
   return static_cast<long long>(timegm(&tm));
 }
 
-std::string html_report(const std::vector<LoadedReport>& reports, const HtmlOptions& o) {
-  // Every (report, build) pair is one run of one build.
-  struct Run {
-    const LoadedReport* report;
-    std::size_t build;
-    std::string label;
-    long long t;
-  };
-  std::vector<Run> runs;
-  std::vector<std::string> labels;  // in order of first appearance
+namespace {
+
+// Every (report, build) pair is one run of one build.
+struct Run {
+  const LoadedReport* report;
+  std::size_t build;
+  std::string label;
+  long long t;
+};
+
+struct Runs {
+  std::vector<Run> all;
+  std::vector<std::string> labels;           // in order of first appearance
+  std::map<std::string, const Run*> latest;  // the latest run of each build
+  std::set<long long> distinct_times;
+};
+
+Runs collect_runs(const std::vector<LoadedReport>& reports) {
+  Runs rs;
   for (const auto& r : reports)
     for (std::size_t b = 0; b < r.builds.size(); ++b) {
       std::string label = build_label(r.builds[b]);
-      if (std::find(labels.begin(), labels.end(), label) == labels.end()) labels.push_back(label);
-      runs.push_back({&r, b, label, parse_iso8601(r.started_at)});
+      if (std::find(rs.labels.begin(), rs.labels.end(), label) == rs.labels.end())
+        rs.labels.push_back(label);
+      rs.all.push_back({&r, b, label, parse_iso8601(r.started_at)});
     }
-  auto groups_of = [](const Run& run) {
-    std::vector<const GroupStats*> out;
-    for (const auto& g : run.report->groups)
-      if (g.build == run.build) out.push_back(&g.stats);
-    return out;
-  };
-  // The latest run of each build.
-  std::map<std::string, const Run*> latest;
-  for (const auto& run : runs) {
-    const Run*& l = latest[run.label];
+  for (const auto& run : rs.all) {
+    const Run*& l = rs.latest[run.label];
     if (!l || run.t > l->t) l = &run;
   }
-  std::set<long long> distinct_times;
-  for (const auto& run : runs)
-    if (run.t >= 0) distinct_times.insert(run.t);
+  for (const auto& run : rs.all)
+    if (run.t >= 0) rs.distinct_times.insert(run.t);
+  return rs;
+}
 
+std::vector<const GroupStats*> groups_of(const Run& run) {
+  std::vector<const GroupStats*> out;
+  for (const auto& g : run.report->groups)
+    if (g.build == run.build) out.push_back(&g.stats);
+  return out;
+}
+
+// The title, what the page covers, and the verdict on the latest runs.
+std::string header_html(const std::vector<LoadedReport>& reports, const Runs& rs,
+                        const HtmlOptions& o) {
   std::uint64_t new_sigs = 0, known_sigs = 0, failing_groups = 0;
-  for (const auto& [label, run] : latest)
+  for (const auto& [label, run] : rs.latest)
     for (const GroupStats* g : groups_of(*run)) {
       if (g->new_failures()) ++failing_groups;
       for (const auto& s : g->signatures) (s.known ? known_sigs : new_sigs) += 1;
@@ -305,7 +318,7 @@ std::string html_report(const std::vector<LoadedReport>& reports, const HtmlOpti
                    kStyle);
   h += fmt::format("<header>\n<h1>{}</h1>\n", html_escape(o.title));
   h += fmt::format("<p class=\"meta\">{} report(s), {} build(s), {} run(s) over time{}</p>\n",
-                   reports.size(), labels.size(), distinct_times.size(),
+                   reports.size(), rs.labels.size(), rs.distinct_times.size(),
                    o.generated_at.empty() ? "" : "; generated " + html_escape(o.generated_at));
   if (new_sigs)
     h += fmt::format(
@@ -319,184 +332,227 @@ std::string html_report(const std::vector<LoadedReport>& reports, const HtmlOpti
         known_sigs);
   else
     h += "<div class=\"verdict clean\" id=\"verdict\">no failures in the latest runs</div>\n";
-  h += "</header>\n";
+  return h + "</header>\n";
+}
 
-  // Trend: one chart per build, when there are runs at several times.
-  if (distinct_times.size() >= 2) {
-    h += "<section id=\"trend\">\n<h2>Failure rate over time</h2>\n";
-    h += "<p class=\"meta\">Each point is one run (its JSON summary), in the order they ran; the "
-         "vertical bar is the "
-         "rate's interval. Scenario/variants that never failed are listed below the chart.</p>\n";
-    for (const auto& label : labels) {
-      std::map<std::pair<std::string, std::string>, Series> by_key;
-      std::vector<std::pair<std::string, std::string>> order;
-      std::map<long long, std::string> times;
-      for (const auto& run : runs) {
-        if (run.label != label || run.t < 0) continue;
-        times.emplace(run.t, run.report->started_at);
-        for (const GroupStats* g : groups_of(run)) {
-          if (g->trials == 0) continue;
-          auto key = std::make_pair(g->scenario, g->variant);
-          if (!by_key.count(key)) order.push_back(key);
-          Series& s = by_key[key];
-          s.scenario = g->scenario;
-          s.variant = g->variant;
-          Interval ci = wilson_interval(g->failures, g->trials, run.report->confidence);
-          s.points.push_back({run.t, run.report->started_at, g->trials, g->failures,
-                              static_cast<double>(g->failures) / static_cast<double>(g->trials),
-                              ci.low, ci.high});
-          s.ever_failed |= g->failures > 0;
-        }
-      }
-      if (times.size() < 2) continue;
-      std::vector<Series> series;
-      for (const auto& k : order) {
-        Series s = by_key[k];
-        std::sort(s.points.begin(), s.points.end(),
-                  [](const Point& a, const Point& b) { return a.t < b.t; });
-        series.push_back(std::move(s));
-      }
-      std::vector<std::pair<long long, std::string>> tv(times.begin(), times.end());
-      h += fmt::format("<h3>{}</h3>\n<div class=\"chart\">{}</div>\n", html_escape(label),
-                       trend_svg(label, series, tv));
-      h += "<ul class=\"legend\">";
-      std::size_t n = 0;
-      std::vector<std::string> clean;
-      for (const auto& s : series) {
-        if (!s.ever_failed) {
-          clean.push_back(s.scenario + "/" + s.variant);
-          continue;
-        }
-        h += fmt::format("<li><span class=\"swatch\" style=\"background:{}\"></span>{}/{}</li>",
-                         kPalette[n++ % std::size(kPalette)], html_escape(s.scenario),
-                         html_escape(s.variant));
-      }
-      h += "</ul>\n";
-      if (!clean.empty()) {
-        std::string list;
-        for (const auto& c : clean) list += (list.empty() ? "" : ", ") + html_escape(c);
-        h += fmt::format("<p class=\"meta\">never failed: {}</p>\n", list);
-      }
-      // The same numbers as a table.
-      h += "<div class=\"scroll\"><table class=\"history\"><thead><tr><th>scenario/variant</th>";
-      for (const auto& [t, iso] : tv) h += fmt::format("<th>{}</th>", html_escape(short_time(iso)));
-      h += "</tr></thead><tbody>\n";
-      for (const auto& s : series) {
-        h += fmt::format(
-            "<tr class=\"history-row\" data-build=\"{}\" data-scenario=\"{}\" "
-            "data-variant=\"{}\"><td>{}/{}</td>",
-            html_escape(label), html_escape(s.scenario), html_escape(s.variant),
-            html_escape(s.scenario), html_escape(s.variant));
-        for (const auto& [t, iso] : tv) {
-          std::string cell = "&ndash;";
-          for (const auto& p : s.points)
-            if (p.t == t) cell = fmt::format("{}/{} ({})", p.failures, p.trials, pct(p.rate));
-          h += fmt::format("<td class=\"num\">{}</td>", cell);
-        }
-        h += "</tr>\n";
-      }
-      h += "</tbody></table></div>\n";
+// One build's history: a series per scenario/variant (in order of first
+// appearance, points in time order) and the times of its runs.
+struct History {
+  std::vector<Series> series;
+  std::vector<std::pair<long long, std::string>> times;
+};
+
+History history_of(const std::string& label, const std::vector<Run>& runs) {
+  std::map<std::pair<std::string, std::string>, Series> by_key;
+  std::vector<std::pair<std::string, std::string>> order;
+  std::map<long long, std::string> times;
+  for (const auto& run : runs) {
+    if (run.label != label || run.t < 0) continue;
+    times.emplace(run.t, run.report->started_at);
+    for (const GroupStats* g : groups_of(run)) {
+      if (g->trials == 0) continue;
+      auto key = std::make_pair(g->scenario, g->variant);
+      if (!by_key.count(key)) order.push_back(key);
+      Series& s = by_key[key];
+      s.scenario = g->scenario;
+      s.variant = g->variant;
+      Interval ci = wilson_interval(g->failures, g->trials, run.report->confidence);
+      s.points.push_back({run.t, run.report->started_at, g->trials, g->failures,
+                          static_cast<double>(g->failures) / static_cast<double>(g->trials), ci.low,
+                          ci.high});
+      s.ever_failed |= g->failures > 0;
     }
-    h += "</section>\n";
   }
+  History hist;
+  for (const auto& k : order) {
+    Series s = by_key[k];
+    std::sort(s.points.begin(), s.points.end(),
+              [](const Point& a, const Point& b) { return a.t < b.t; });
+    hist.series.push_back(std::move(s));
+  }
+  hist.times.assign(times.begin(), times.end());
+  return hist;
+}
 
-  // The latest run of each build: a table per scenario.
-  for (const auto& label : labels) {
-    const Run& run = *latest[label];
-    const LoadedReport& r = *run.report;
-    int conf = static_cast<int>(std::lround(r.confidence * 100));
-    h += fmt::format("<section class=\"build\" data-build=\"{}\">\n<h2>CPython {}</h2>\n",
-                     html_escape(label), html_escape(label));
-    std::vector<std::string> shards;
-    for (const auto& s : r.shards)
-      if (s.build == run.build) shards.push_back(s.text());
-    std::string seed = r.run.contains("seed") && !r.run["seed"].is_null() ? r.run["seed"].dump()
-                                                                          : std::string("several");
+// The chart's legend, and the scenario/variants left out of the chart.
+std::string legend_html(const std::vector<Series>& series) {
+  std::string h = "<ul class=\"legend\">";
+  std::size_t n = 0;
+  std::vector<std::string> clean;
+  for (const auto& s : series) {
+    if (!s.ever_failed) {
+      clean.push_back(s.scenario + "/" + s.variant);
+      continue;
+    }
+    h += fmt::format("<li><span class=\"swatch\" style=\"background:{}\"></span>{}/{}</li>",
+                     kPalette[n++ % std::size(kPalette)], html_escape(s.scenario),
+                     html_escape(s.variant));
+  }
+  h += "</ul>\n";
+  if (!clean.empty()) {
+    std::string list;
+    for (const auto& c : clean) list += (list.empty() ? "" : ", ") + html_escape(c);
+    h += fmt::format("<p class=\"meta\">never failed: {}</p>\n", list);
+  }
+  return h;
+}
+
+// The chart's numbers as a table: a row per scenario/variant, a column per run.
+std::string history_table(const std::string& label, const History& hist) {
+  std::string h =
+      "<div class=\"scroll\"><table class=\"history\"><thead><tr><th>scenario/variant</th>";
+  for (const auto& [t, iso] : hist.times)
+    h += fmt::format("<th>{}</th>", html_escape(short_time(iso)));
+  h += "</tr></thead><tbody>\n";
+  for (const auto& s : hist.series) {
     h += fmt::format(
-        "<p class=\"meta\">latest run started {} &middot; seed {}{} &middot; shard(s) {} &middot; "
-        "{:.0f} s wall &middot; <code>{}</code></p>\n",
-        html_escape(r.started_at), html_escape(seed),
-        r.run.value("chaos", 0) > 0 ? fmt::format(" &middot; chaos {}", r.run.value("chaos", 0))
-                                    : std::string(),
-        html_escape(fmt::format("{}", fmt::join(shards, ", "))), r.run.value("wall_seconds", 0.0),
-        html_escape(r.path));
-    if (r.run.contains("missing_shards") && r.run["missing_shards"].is_array() &&
-        !r.run["missing_shards"].empty()) {
-      std::vector<std::string> missing;
-      for (const auto& m : r.run["missing_shards"])
-        if (m.is_string()) missing.push_back(m.get<std::string>());
-      h += fmt::format("<p class=\"warn missing\">missing shards: {}</p>\n",
-                       html_escape(fmt::format("{}", fmt::join(missing, ", "))));
+        "<tr class=\"history-row\" data-build=\"{}\" data-scenario=\"{}\" "
+        "data-variant=\"{}\"><td>{}/{}</td>",
+        html_escape(label), html_escape(s.scenario), html_escape(s.variant),
+        html_escape(s.scenario), html_escape(s.variant));
+    for (const auto& [t, iso] : hist.times) {
+      std::string cell = "&ndash;";
+      for (const auto& p : s.points)
+        if (p.t == t) cell = fmt::format("{}/{} ({})", p.failures, p.trials, pct(p.rate));
+      h += fmt::format("<td class=\"num\">{}</td>", cell);
     }
-    if (r.run.value("interrupted", false))
-      h += "<p class=\"warn\">interrupted: the results are partial</p>\n";
-    if (r.run.value("budget_exhausted", false))
-      h += "<p class=\"meta\">the time budget ran out (no trial started after it)</p>\n";
-
-    std::vector<std::string> scenarios;
-    auto gs = groups_of(run);
-    for (const GroupStats* g : gs)
-      if (std::find(scenarios.begin(), scenarios.end(), g->scenario) == scenarios.end())
-        scenarios.push_back(g->scenario);
-    for (const auto& sc : scenarios) {
-      std::vector<std::string> refs;
-      for (const GroupStats* g : gs)
-        if (g->scenario == sc && refs.empty()) refs = g->references;
-      std::string ref_text;
-      for (const auto& x : refs) ref_text += (ref_text.empty() ? "" : ", ") + html_escape(x);
-      h += fmt::format(
-          "<table class=\"scenario\" data-build=\"{}\" data-scenario=\"{}\">\n<caption>{}{}"
-          "</caption>\n",
-          html_escape(label), html_escape(sc), html_escape(sc),
-          ref_text.empty() ? "" : " <span class=\"refs\">(" + ref_text + ")</span>");
-      h += fmt::format(
-          "<thead><tr><th>variant</th><th>trials</th><th>failures</th><th>rate</th><th>{}% "
-          "interval</th><th>signatures</th></tr></thead>\n<tbody>\n",
-          conf);
-      for (const GroupStats* g : gs) {
-        if (g->scenario != sc) continue;
-        bool skipped = g->trials == 0 && !g->skip_reason.empty();
-        h += fmt::format(
-            "<tr class=\"group{}\" data-build=\"{}\" data-scenario=\"{}\" data-variant=\"{}\" "
-            "data-trials=\"{}\" data-failures=\"{}\" data-new-failures=\"{}\" "
-            "data-window-not-reached=\"{}\">",
-            g->new_failures() ? " failing" : "", html_escape(label), html_escape(g->scenario),
-            html_escape(g->variant), g->trials, g->failures, g->new_failures(),
-            g->window_not_reached() ? "true" : "false");
-        h += fmt::format("<td>{}</td>", html_escape(g->variant));
-        if (skipped) {
-          h += fmt::format("<td colspan=\"5\" class=\"muted\">skipped: {}</td></tr>\n",
-                           html_escape(g->skip_reason));
-          continue;
-        }
-        h += fmt::format(
-            "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num rate\">{}</td>"
-            "<td class=\"num\">{}</td><td>",
-            g->trials, g->failures, rate_cell(*g), interval_cell(*g, r.confidence));
-        for (const auto& [name, p] : g->probes)
-          h += fmt::format(
-              "<div class=\"probe muted\" data-probe=\"{}\" data-window=\"{}\" "
-              "data-trials-hit=\"{}\" data-hits=\"{}\" title=\"{}\">probe {}{}: hit in {}/{} "
-              "trials ({} hits)</div>",
-              html_escape(name), p.window ? "true" : "false", p.trials_hit, p.total,
-              html_escape(p.meaning), html_escape(name), p.window ? " (window)" : "", p.trials_hit,
-              g->trials, p.total);
-        if (g->window_not_reached())
-          h += fmt::format("<div class=\"warn window-not-reached\">window_not_reached: {}</div>",
-                           html_escape(g->window_not_reached_text()));
-        if (g->signatures.empty() && g->failures == 0) h += "<span class=\"muted\">none</span>";
-        for (const auto& s : g->signatures) h += signature_html(s);
-        h += "</td></tr>\n";
-      }
-      h += "</tbody></table>\n";
-    }
-    h += "</section>\n";
+    h += "</tr>\n";
   }
+  return h + "</tbody></table></div>\n";
+}
 
-  // Where the numbers come from.
-  h += "<section id=\"inputs\">\n<h2>Reports</h2>\n<table class=\"inputs\"><thead><tr>"
-       "<th>file</th><th>started</th><th>build(s)</th><th>trials</th><th>failures</th>"
-       "<th>shards</th></tr></thead><tbody>\n";
+// Trend: one chart per build, when there are runs at several times.
+std::string trend_section(const Runs& rs) {
+  if (rs.distinct_times.size() < 2) return "";
+  std::string h = "<section id=\"trend\">\n<h2>Failure rate over time</h2>\n";
+  h += "<p class=\"meta\">Each point is one run (its JSON summary), in the order they ran; the "
+       "vertical bar is the "
+       "rate's interval. Scenario/variants that never failed are listed below the chart.</p>\n";
+  for (const auto& label : rs.labels) {
+    History hist = history_of(label, rs.all);
+    if (hist.times.size() < 2) continue;
+    h += fmt::format("<h3>{}</h3>\n<div class=\"chart\">{}</div>\n", html_escape(label),
+                     trend_svg(label, hist.series, hist.times));
+    h += legend_html(hist.series);
+    h += history_table(label, hist);
+  }
+  return h + "</section>\n";
+}
+
+// When the latest run of a build started, its seed, shards and wall time, and
+// whether it is partial.
+std::string run_meta_html(const Run& run) {
+  const LoadedReport& r = *run.report;
+  std::vector<std::string> shards;
+  for (const auto& s : r.shards)
+    if (s.build == run.build) shards.push_back(s.text());
+  std::string seed = r.run.contains("seed") && !r.run["seed"].is_null() ? r.run["seed"].dump()
+                                                                        : std::string("several");
+  std::string h = fmt::format(
+      "<p class=\"meta\">latest run started {} &middot; seed {}{} &middot; shard(s) {} &middot; "
+      "{:.0f} s wall &middot; <code>{}</code></p>\n",
+      html_escape(r.started_at), html_escape(seed),
+      r.run.value("chaos", 0) > 0 ? fmt::format(" &middot; chaos {}", r.run.value("chaos", 0))
+                                  : std::string(),
+      html_escape(fmt::format("{}", fmt::join(shards, ", "))), r.run.value("wall_seconds", 0.0),
+      html_escape(r.path));
+  if (r.run.contains("missing_shards") && r.run["missing_shards"].is_array() &&
+      !r.run["missing_shards"].empty()) {
+    std::vector<std::string> missing;
+    for (const auto& m : r.run["missing_shards"])
+      if (m.is_string()) missing.push_back(m.get<std::string>());
+    h += fmt::format("<p class=\"warn missing\">missing shards: {}</p>\n",
+                     html_escape(fmt::format("{}", fmt::join(missing, ", "))));
+  }
+  if (r.run.value("interrupted", false))
+    h += "<p class=\"warn\">interrupted: the results are partial</p>\n";
+  if (r.run.value("budget_exhausted", false))
+    h += "<p class=\"meta\">the time budget ran out (no trial started after it)</p>\n";
+  return h;
+}
+
+// One scenario/variant's row: counts, rate, interval, probes and signatures.
+std::string group_row(const std::string& label, const GroupStats& g, double confidence) {
+  bool skipped = g.trials == 0 && !g.skip_reason.empty();
+  std::string h = fmt::format(
+      "<tr class=\"group{}\" data-build=\"{}\" data-scenario=\"{}\" data-variant=\"{}\" "
+      "data-trials=\"{}\" data-failures=\"{}\" data-new-failures=\"{}\" "
+      "data-window-not-reached=\"{}\">",
+      g.new_failures() ? " failing" : "", html_escape(label), html_escape(g.scenario),
+      html_escape(g.variant), g.trials, g.failures, g.new_failures(),
+      g.window_not_reached() ? "true" : "false");
+  h += fmt::format("<td>{}</td>", html_escape(g.variant));
+  if (skipped)
+    return h + fmt::format("<td colspan=\"5\" class=\"muted\">skipped: {}</td></tr>\n",
+                           html_escape(g.skip_reason));
+  h += fmt::format(
+      "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num rate\">{}</td>"
+      "<td class=\"num\">{}</td><td>",
+      g.trials, g.failures, rate_cell(g), interval_cell(g, confidence));
+  for (const auto& [name, p] : g.probes)
+    h += fmt::format(
+        "<div class=\"probe muted\" data-probe=\"{}\" data-window=\"{}\" "
+        "data-trials-hit=\"{}\" data-hits=\"{}\" title=\"{}\">probe {}{}: hit in {}/{} "
+        "trials ({} hits)</div>",
+        html_escape(name), p.window ? "true" : "false", p.trials_hit, p.total,
+        html_escape(p.meaning), html_escape(name), p.window ? " (window)" : "", p.trials_hit,
+        g.trials, p.total);
+  if (g.window_not_reached())
+    h += fmt::format("<div class=\"warn window-not-reached\">window_not_reached: {}</div>",
+                     html_escape(g.window_not_reached_text()));
+  if (g.signatures.empty() && g.failures == 0) h += "<span class=\"muted\">none</span>";
+  for (const auto& s : g.signatures) h += signature_html(s);
+  return h + "</td></tr>\n";
+}
+
+// One scenario's table in the latest run of a build.
+std::string scenario_table(const std::string& label, const std::string& sc,
+                           const std::vector<const GroupStats*>& gs, double confidence) {
+  std::vector<std::string> refs;
+  std::string plugin;  // a scenario from a plugin says which file
+  for (const GroupStats* g : gs)
+    if (g->scenario == sc && refs.empty() && plugin.empty()) {
+      refs = g->references;
+      plugin = g->plugin;
+    }
+  std::string ref_text;
+  for (const auto& x : refs) ref_text += (ref_text.empty() ? "" : ", ") + html_escape(x);
+  if (!plugin.empty())
+    ref_text += (ref_text.empty() ? "plugin " : "; plugin ") + html_escape(plugin);
+  std::string h = fmt::format(
+      "<table class=\"scenario\" data-build=\"{}\" data-scenario=\"{}\">\n<caption>{}{}"
+      "</caption>\n",
+      html_escape(label), html_escape(sc), html_escape(sc),
+      ref_text.empty() ? "" : " <span class=\"refs\">(" + ref_text + ")</span>");
+  h += fmt::format(
+      "<thead><tr><th>variant</th><th>trials</th><th>failures</th><th>rate</th><th>{}% "
+      "interval</th><th>signatures</th></tr></thead>\n<tbody>\n",
+      static_cast<int>(std::lround(confidence * 100)));
+  for (const GroupStats* g : gs)
+    if (g->scenario == sc) h += group_row(label, *g, confidence);
+  return h + "</tbody></table>\n";
+}
+
+// The latest run of one build: a table per scenario.
+std::string build_section(const std::string& label, const Run& run) {
+  std::string h = fmt::format("<section class=\"build\" data-build=\"{}\">\n<h2>CPython {}</h2>\n",
+                              html_escape(label), html_escape(label));
+  h += run_meta_html(run);
+  std::vector<std::string> scenarios;
+  auto gs = groups_of(run);
+  for (const GroupStats* g : gs)
+    if (std::find(scenarios.begin(), scenarios.end(), g->scenario) == scenarios.end())
+      scenarios.push_back(g->scenario);
+  for (const auto& sc : scenarios) h += scenario_table(label, sc, gs, run.report->confidence);
+  return h + "</section>\n";
+}
+
+// Where the numbers come from.
+std::string inputs_section(const std::vector<LoadedReport>& reports) {
+  std::string h =
+      "<section id=\"inputs\">\n<h2>Reports</h2>\n<table class=\"inputs\"><thead><tr>"
+      "<th>file</th><th>started</th><th>build(s)</th><th>trials</th><th>failures</th>"
+      "<th>shards</th></tr></thead><tbody>\n";
   for (const auto& r : reports) {
     std::vector<std::string> bl, shards;
     for (const auto& b : r.builds) bl.push_back(build_label(b));
@@ -508,7 +564,17 @@ std::string html_report(const std::vector<LoadedReport>& reports, const HtmlOpti
         html_escape(fmt::format("{}", fmt::join(bl, "; "))), report_trials(r), report_failures(r),
         html_escape(fmt::format("{}", fmt::join(shards, ", "))));
   }
-  h += "</tbody></table>\n</section>\n";
+  return h + "</tbody></table>\n</section>\n";
+}
+
+}  // namespace
+
+std::string html_report(const std::vector<LoadedReport>& reports, const HtmlOptions& o) {
+  Runs rs = collect_runs(reports);
+  std::string h = header_html(reports, rs, o);
+  h += trend_section(rs);
+  for (const auto& label : rs.labels) h += build_section(label, *rs.latest.at(label));
+  h += inputs_section(reports);
   h += fmt::format("<footer>gilrace {}</footer>\n</body>\n</html>\n", GILRACE_VERSION);
   return h;
 }

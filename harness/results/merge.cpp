@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "harness/base/parse.h"
 #include "harness/run/build_info.h"
@@ -192,29 +194,23 @@ std::string build_label(const json& build) {
   return b.version.empty() ? "unknown build" : b.flavour();
 }
 
-Merged merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions& o) {
-  if (inputs.empty()) throw UsageError("nothing to merge");
-  Merged m;
-  LoadedReport& out = m.report;
-  out.confidence = o.confidence > 0 ? o.confidence : inputs.front().confidence;
-  // Chaos changes the failure rates: trials run at different levels do not add up.
-  const long chaos = get_or<long>(inputs.front().run, "chaos", 0L);
-  for (const auto& in : inputs)
-    if (get_or<long>(in.run, "chaos", 0L) != chaos)
-      throw UsageError(fmt::format("{} and {} ran at different --chaos levels ({} and {})",
-                                   inputs.front().path, in.path, chaos,
-                                   get_or<long>(in.run, "chaos", 0L)));
+namespace {
 
-  // Builds: the same identity is the same build, whatever machine ran it.
+// Which output build each input's builds became: build_map[input][build].
+using BuildMap = std::vector<std::vector<std::size_t>>;
+
+// Builds: the same identity is the same build, whatever machine ran it.
+BuildMap merge_builds(const std::vector<LoadedReport>& inputs, bool allow_different,
+                      LoadedReport& out) {
   std::vector<json> ids;
   std::vector<std::string> build_from;  // the file a build was first seen in
-  std::vector<std::vector<std::size_t>> build_map(inputs.size());
+  BuildMap build_map(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     for (const auto& b : inputs[i].builds) {
       json id = build_identity(b);
       auto it = std::find(ids.begin(), ids.end(), id);
       if (it == ids.end()) {
-        if (!ids.empty() && !o.allow_different_builds) {
+        if (!ids.empty() && !allow_different) {
           std::string a = build_label(out.builds.front()), c = build_label(b);
           throw UsageError(fmt::format(
               "{} and {} are different builds ({}); merge them with --allow-different-builds",
@@ -229,9 +225,14 @@ Merged merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions
       build_map[i].push_back(static_cast<std::size_t>(it - ids.begin()));
     }
   }
+  return build_map;
+}
 
-  // Groups, by build, scenario and variant, in order of first appearance.
-  std::vector<std::vector<std::size_t>> origins;  // per output group: the inputs holding it
+// Groups, by build, scenario and variant, in order of first appearance.
+// Returns, per output group, the inputs holding it.
+std::vector<std::vector<std::size_t>> merge_groups(const std::vector<LoadedReport>& inputs,
+                                                   const BuildMap& build_map, LoadedReport& out) {
+  std::vector<std::vector<std::size_t>> origins;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     for (const auto& rg : inputs[i].groups) {
       std::size_t b = build_map[i][rg.build];
@@ -249,9 +250,14 @@ Merged merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions
       origins[gi].push_back(i);
     }
   }
+  return origins;
+}
 
-  // The same trials must not be counted twice: per group and seed, every
-  // input holds distinct shards of one split.
+// The same trials must not be counted twice: per group and seed, every
+// input holds distinct shards of one split.
+void check_no_overlap(const std::vector<LoadedReport>& inputs, const BuildMap& build_map,
+                      const std::vector<std::vector<std::size_t>>& origins,
+                      const LoadedReport& out) {
   for (std::size_t gi = 0; gi < out.groups.size(); ++gi) {
     struct Held {
       std::size_t input;
@@ -276,9 +282,11 @@ Merged merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions
                 out.groups[gi].stats.key()));
         }
   }
-  for (auto& g : out.groups) settle_group(g.stats);
+}
 
-  // Shards covered, and those missing from each split.
+// Shards covered, each once, in the output's build numbering.
+void merge_shards(const std::vector<LoadedReport>& inputs, const BuildMap& build_map,
+                  LoadedReport& out) {
   for (std::size_t i = 0; i < inputs.size(); ++i)
     for (ShardRef ref : inputs[i].shards) {
       ref.build = build_map[i][ref.build];
@@ -288,12 +296,18 @@ Merged merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions
       });
       if (!seen) out.shards.push_back(ref);
     }
+}
+
+// The shards missing from each split, qualified by build and seed where the
+// report holds several.
+std::vector<std::string> missing_shards(const LoadedReport& out) {
   std::map<std::tuple<std::size_t, std::uint64_t, int>, std::set<int>> splits;
   std::map<std::size_t, std::set<std::uint64_t>> seeds_of_build;
   for (const auto& s : out.shards) {
     splits[{s.build, s.seed, s.count}].insert(s.index);
     seeds_of_build[s.build].insert(s.seed);
   }
+  std::vector<std::string> missing;
   for (const auto& [key, present] : splits) {
     auto [build, seed, count] = key;
     std::vector<std::string> qualifiers;
@@ -301,11 +315,36 @@ Merged merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions
     if (seeds_of_build[build].size() > 1) qualifiers.push_back(fmt::format("seed {}", seed));
     std::string q = qualifiers.empty() ? "" : fmt::format(" ({})", fmt::join(qualifiers, ", "));
     for (int k = 0; k < count; ++k)
-      if (!present.count(k)) m.missing_shards.push_back(fmt::format("{}/{}{}", k, count, q));
+      if (!present.count(k)) missing.push_back(fmt::format("{}/{}{}", k, count, q));
   }
+  return missing;
+}
 
-  // The run block: what the inputs were, and what they add up to.
-  json run = json::object();
+std::vector<std::string> shard_texts(const LoadedReport& in) {
+  std::vector<std::string> texts;
+  for (const auto& s : in.shards) texts.push_back(s.text());
+  return texts;
+}
+
+// One input as run.merged_from lists it.
+json merged_from_entry(const LoadedReport& in) {
+  const json& r = in.run;
+  json f = {{"file", in.path},
+            {"started_at", in.started_at},
+            {"shards", shard_texts(in)},
+            {"trials", report_trials(in)},
+            {"failures", report_failures(in)},
+            {"wall_seconds", get_or<double>(r, "wall_seconds", 0.0)},
+            {"interrupted", get_or<bool>(r, "interrupted", false)},
+            {"budget_exhausted", get_or<bool>(r, "budget_exhausted", false)}};
+  if (in.shards.size() == 1) f["seed"] = in.shards.front().seed;
+  if (in.builds.size() == 1) f["build"] = build_label(in.builds.front());
+  return f;
+}
+
+// What the inputs' run blocks add up to: earliest start, longest wall time,
+// any interruption, the settings they share (null where they differ).
+json combined_run(const std::vector<LoadedReport>& inputs) {
   std::string started;
   std::set<std::uint64_t> seeds;
   json repeat, duration;
@@ -315,7 +354,6 @@ Merged merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions
   bool interrupted = false, budget_exhausted = false, stopped_early = false;
   std::uint64_t abandoned = 0;
   long jobs = 0, peak_rss = 0;
-  json from = json::array();
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const LoadedReport& in = inputs[i];
     const json& r = in.run;
@@ -333,48 +371,21 @@ Merged merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions
     wall = std::max(wall, get_or<double>(r, "wall_seconds", 0.0));
     if (r.contains("budget_used") && r["budget_used"].is_number())
       budget_used = std::max(budget_used.value_or(0.0), r["budget_used"].get<double>());
-    bool in_interrupted = get_or<bool>(r, "interrupted", false);
-    interrupted |= in_interrupted;
+    interrupted |= get_or<bool>(r, "interrupted", false);
     budget_exhausted |= get_or<bool>(r, "budget_exhausted", false);
     stopped_early |= get_or<bool>(r, "stopped_early", false);
     abandoned += get_or<std::uint64_t>(r, "abandoned_trials", 0);
     jobs += get_or<long>(r, "jobs", 0);
     peak_rss = std::max(peak_rss, get_or<long>(r, "supervisor_peak_rss_kb", 0));
-    std::vector<std::string> shard_texts;
-    for (const auto& s : in.shards) shard_texts.push_back(s.text());
-    std::uint64_t trials = 0, failures = 0;
-    for (const auto& g : in.groups) {
-      trials += g.stats.trials;
-      failures += g.stats.failures;
-    }
-    json f = {{"file", in.path},
-              {"started_at", in.started_at},
-              {"shards", shard_texts},
-              {"trials", trials},
-              {"failures", failures},
-              {"wall_seconds", get_or<double>(r, "wall_seconds", 0.0)},
-              {"interrupted", in_interrupted},
-              {"budget_exhausted", get_or<bool>(r, "budget_exhausted", false)}};
-    if (in.shards.size() == 1) f["seed"] = in.shards.front().seed;
-    if (in.builds.size() == 1) f["build"] = build_label(in.builds.front());
-    from.push_back(std::move(f));
-    if (in_interrupted)
-      m.warnings.push_back(fmt::format("{} (shard {}) was interrupted: its results are partial",
-                                       in.path, fmt::join(shard_texts, ", ")));
   }
+  json run = json::object();
   run["started_at"] = started;
   run["seed"] = seeds.size() == 1 ? json(*seeds.begin()) : json();
-  run["command"] = o.command;
   run["repeat"] = same_repeat ? repeat : json();
   run["duration"] = same_duration ? duration : json();
   run["jobs"] = jobs;
   run["timeout"] = inputs.front().run.value("timeout", json());
   run["stall"] = inputs.front().run.value("stall", json());
-  run["shard_index"] = 0;
-  run["shard_count"] = 1;
-  run["expect"] = "pass";
-  run["confidence"] = out.confidence;
-  run["chaos"] = chaos;
   run["wall_seconds"] = wall;
   run["interrupted"] = interrupted;
   run["budget_exhausted"] = budget_exhausted;
@@ -382,14 +393,55 @@ Merged merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions
   run["stopped_early"] = stopped_early;
   run["abandoned_trials"] = abandoned;
   run["supervisor_peak_rss_kb"] = peak_rss;
+  return run;
+}
+
+// The run block: what the inputs were, and what they add up to.
+json merged_run(const std::vector<LoadedReport>& inputs, const MergeOptions& o, const Merged& m) {
+  json run = combined_run(inputs);
+  run["command"] = o.command;
+  run["shard_index"] = 0;
+  run["shard_count"] = 1;
+  run["expect"] = "pass";
+  run["confidence"] = m.report.confidence;
+  run["chaos"] = get_or<long>(inputs.front().run, "chaos", 0L);  // one level (merge_reports)
   json shards = json::array();
-  for (const auto& s : out.shards)
+  for (const auto& s : m.report.shards)
     shards.push_back({{"build", s.build}, {"seed", s.seed}, {"shard", s.text()}});
   run["shards"] = shards;
   run["missing_shards"] = m.missing_shards;
+  json from = json::array();
+  for (const auto& in : inputs) from.push_back(merged_from_entry(in));
   run["merged_from"] = from;
-  out.run = run;
-  out.started_at = started;
+  return run;
+}
+
+}  // namespace
+
+Merged merge_reports(const std::vector<LoadedReport>& inputs, const MergeOptions& o) {
+  if (inputs.empty()) throw UsageError("nothing to merge");
+  Merged m;
+  LoadedReport& out = m.report;
+  out.confidence = o.confidence > 0 ? o.confidence : inputs.front().confidence;
+  // Chaos changes the failure rates: trials run at different levels do not add up.
+  const long chaos = get_or<long>(inputs.front().run, "chaos", 0L);
+  for (const auto& in : inputs)
+    if (get_or<long>(in.run, "chaos", 0L) != chaos)
+      throw UsageError(fmt::format("{} and {} ran at different --chaos levels ({} and {})",
+                                   inputs.front().path, in.path, chaos,
+                                   get_or<long>(in.run, "chaos", 0L)));
+  BuildMap build_map = merge_builds(inputs, o.allow_different_builds, out);
+  auto origins = merge_groups(inputs, build_map, out);
+  check_no_overlap(inputs, build_map, origins, out);
+  for (auto& g : out.groups) settle_group(g.stats);
+  merge_shards(inputs, build_map, out);
+  m.missing_shards = missing_shards(out);
+  for (const auto& in : inputs)
+    if (get_or<bool>(in.run, "interrupted", false))
+      m.warnings.push_back(fmt::format("{} (shard {}) was interrupted: its results are partial",
+                                       in.path, fmt::join(shard_texts(in), ", ")));
+  out.run = merged_run(inputs, o, m);
+  out.started_at = out.run["started_at"].get<std::string>();
   return m;
 }
 

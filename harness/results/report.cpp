@@ -138,6 +138,8 @@ std::string junit_xml(const RunReport& r) {
                      xml_escape(g.scenario), xml_escape(g.variant), g.trial_seconds);
     // The evidence, 0 hits included: probe.NAME.{hits,trials_hit,window}.
     x += "      <properties>\n";
+    if (!g.plugin.empty())
+      x += fmt::format("        <property name=\"plugin\" value=\"{}\"/>\n", xml_escape(g.plugin));
     for (const auto& [name, p] : g.probes) {
       x += fmt::format("        <property name=\"probe.{}.hits\" value=\"{}\"/>\n",
                        xml_escape(name), p.total);

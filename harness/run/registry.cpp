@@ -4,16 +4,23 @@
 
 #include <algorithm>
 
+#include "harness/base/parse.h"
 #include "harness/run/build_info.h"
 
 namespace gilrace {
 
 namespace {
-// The one piece of global mutable state: filled by static initialisers, read-only after main
-// starts.
+// The one piece of global mutable state: filled by static initialisers and by the plugins
+// the command line names (before the command runs), read-only after that.
 std::vector<RegisteredScenario>& registry() {
   static std::vector<RegisteredScenario> r;
   return r;
+}
+
+// The plugin whose scenarios are registering now ("" for built-in ones).
+std::string& loading_plugin() {
+  static std::string path;
+  return path;
 }
 
 }  // namespace
@@ -34,10 +41,27 @@ std::string version_text(unsigned hex) {
 bool register_scenario(ScenarioInfo info, ScenarioFactory make) {
   if (info.variants.empty()) info.variants.push_back({"default", ""});
   auto& r = registry();
-  r.push_back({std::move(info), std::move(make)});
+  if (!loading_plugin().empty())
+    for (const auto& s : r)
+      if (s.info.name == info.name)
+        throw UsageError(fmt::format("--plugin {}: scenario {} is already registered{}",
+                                     loading_plugin(), info.name,
+                                     s.plugin.empty() ? " (built in)" : " by " + s.plugin));
+  r.push_back({std::move(info), std::move(make), loading_plugin()});
   std::sort(r.begin(), r.end(),
             [](const auto& a, const auto& b) { return a.info.name < b.info.name; });
   return true;
+}
+
+void register_plugin_scenarios(const std::string& path, void (*entry)()) {
+  loading_plugin() = path;
+  try {
+    entry();
+  } catch (...) {
+    loading_plugin().clear();
+    throw;
+  }
+  loading_plugin().clear();
 }
 
 const std::vector<RegisteredScenario>& all_scenarios() {

@@ -16,7 +16,12 @@ struct BuildInfo;
 struct RegisteredScenario {
   ScenarioInfo info;
   ScenarioFactory make;
+  std::string plugin;  // the plugin file it came from, "" when built in
 };
+
+// Calls a plugin's gilrace_plugin_register, its scenarios tagged with `path`. Throws
+// UsageError when one has the name of a scenario already registered.
+void register_plugin_scenarios(const std::string& path, void (*entry)());
 
 const std::vector<RegisteredScenario>& all_scenarios();
 const RegisteredScenario* find_scenario(std::string_view name);

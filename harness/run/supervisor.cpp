@@ -27,6 +27,7 @@
 #include "harness/run/driver.h"
 #include "harness/run/messages.h"
 #include "harness/run/tail_buffer.h"
+#include "harness/run/tsan_setup.h"
 
 extern char** environ;
 
@@ -365,7 +366,8 @@ class Supervisor {
                      index_of(*g, launched_[*g]),
                      group.threads,
                      group.params,
-                     o_.chaos};
+                     o_.chaos,
+                     group.scenario->plugin};
       ++launched_[*g];
       spawn(std::move(spec), *g);
     }

@@ -18,6 +18,10 @@ std::vector<std::string> trial_args(const TrialSpec& spec) {
     a.push_back(k + "=" + v);
   }
   if (spec.chaos > 0) a.push_back(fmt::format("--chaos={}", spec.chaos));
+  if (!spec.plugin.empty()) {
+    a.push_back("--plugin");
+    a.push_back(spec.plugin);
+  }
   return a;
 }
 
@@ -37,6 +41,7 @@ std::string replay_command(const TrialSpec& spec, std::string_view program) {
   if (spec.threads > 0) cmd += fmt::format(" --threads {}", spec.threads);
   for (const auto& [k, v] : spec.params) cmd += " --param " + shell_quote(k + "=" + v);
   if (spec.chaos > 0) cmd += fmt::format(" --chaos={}", spec.chaos);
+  if (!spec.plugin.empty()) cmd += " --plugin " + shell_quote(spec.plugin);
   return cmd;
 }
 

@@ -20,6 +20,7 @@ struct TrialSpec {
   int threads = 0;                            // 0: the scenario's default
   std::map<std::string, std::string> params;  // as given by the user
   int chaos = 0;                              // --chaos level, 0: off (harness/run/chaos.h)
+  std::string plugin;                         // the plugin file of the scenario, "" if built in
 };
 
 // The hidden command line that makes a child run this trial.

@@ -10,6 +10,8 @@
 #include <string>
 #include <utility>
 
+// Default visibility, also in a plugin built with hidden visibility: these are gilrace's.
+#pragma GCC visibility push(default)
 namespace gilrace::py {
 
 // An owned (strong) reference.
@@ -99,3 +101,4 @@ std::string to_string(PyObject* obj);
 bool gil_enabled_at_runtime();
 
 }  // namespace gilrace::py
+#pragma GCC visibility pop

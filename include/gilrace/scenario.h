@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+// Default visibility, also in a plugin built with hidden visibility: these are gilrace's.
+#pragma GCC visibility push(default)
 namespace gilrace {
 
 // Which interpreters a scenario applies to. Checked before any trial runs,
@@ -226,8 +228,18 @@ using ScenarioFactory = std::function<std::unique_ptr<Scenario>()>;
 bool register_scenario(ScenarioInfo info, ScenarioFactory make);
 
 }  // namespace gilrace
+#pragma GCC visibility pop
 
-// Registers a scenario class with a static `ScenarioInfo info()`.
+// Registers a scenario class with a static `ScenarioInfo info()`. In a plugin (built with
+// gilrace_add_scenarios, which defines GILRACE_PLUGIN) the scenario waits in the plugin until
+// gilrace has checked the plugin's ABI (gilrace/plugin.h).
+#ifdef GILRACE_PLUGIN
+#include "gilrace/plugin.h"
+#define GILRACE_SCENARIO(Class)                                   \
+  [[maybe_unused]] static const bool gilrace_registered_##Class = \
+      ::gilrace::plugin_queue(&Class::info, [] { return std::make_unique<Class>(); })
+#else
 #define GILRACE_SCENARIO(Class)                                   \
   [[maybe_unused]] static const bool gilrace_registered_##Class = \
       ::gilrace::register_scenario(Class::info(), [] { return std::make_unique<Class>(); })
+#endif

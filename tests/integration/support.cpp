@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -35,6 +36,15 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+std::string write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  return nlohmann::json::parse(read_file(path));
+}
+
 std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   std::vector<nlohmann::json> out;
   std::ifstream f(path);
@@ -42,6 +52,19 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   while (std::getline(f, line))
     if (!line.empty()) out.push_back(nlohmann::json::parse(line));
   return out;
+}
+
+int shell(const std::string& cmd) {
+  int status = std::system(cmd.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::size_t count_lines(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
 ScopedEnv::ScopedEnv(const char* name, const std::string& value) : name_(name) {
@@ -111,6 +134,10 @@ unsigned hexversion() {
   return build().value("hexversion", 0u);
 }
 
+bool parks_threads_at_finalization() {
+  return hexversion() >= 0x030D0800;
+}
+
 std::string expected_failure(const std::string& scenario, const std::string& variant) {
   static const nlohmann::json listing = [] {
     Run r = run_gilrace({"list", "--json"}, false);
@@ -133,6 +160,31 @@ const nlohmann::json& group(const nlohmann::json& summary, const std::string& sc
 std::uint64_t outcome_count(const nlohmann::json& group, const std::string& outcome) {
   const auto& o = group.at("outcomes");
   return o.contains(outcome) ? o.at(outcome).get<std::uint64_t>() : 0;
+}
+
+std::uint64_t probe_trials(const nlohmann::json& group, const std::string& probe) {
+  if (!group.contains("probes") || !group["probes"].contains(probe)) return 0;
+  return group["probes"][probe].value("trials_hit", std::uint64_t{0});
+}
+
+std::uint64_t probe_total(const nlohmann::json& group, const std::string& probe) {
+  if (!group.contains("probes") || !group["probes"].contains(probe)) return 0;
+  return group["probes"][probe].value("total", std::uint64_t{0});
+}
+
+std::string stacks_of(const nlohmann::json& group) {
+  std::string all;
+  for (const auto& s : group.at("signatures"))
+    if (s.contains("artifacts") && s["artifacts"].is_string())
+      all += read_file(s["artifacts"].get<std::string>() + "/stacks.txt");
+  return all;
+}
+
+std::string signatures_text(const nlohmann::json& group) {
+  std::string out;
+  for (const auto& s : group.at("signatures"))
+    out += s["signature"].get<std::string>() + " x" + std::to_string(s["count"].get<int>()) + "\n";
+  return out;
 }
 
 }  // namespace gilrace::test

@@ -22,29 +22,6 @@ namespace {
 
 const char* kScenario = "asyncio-destroy-finalize";
 
-// take_gil() parks a thread that comes back during finalisation instead of ending it with
-// pthread_exit: 3.14, and 3.13 from 3.13.8 (gh-87135 backported).
-bool parks_threads_at_finalization() {
-  return hexversion() >= 0x030D0800;
-}
-
-std::uint64_t probe_trials(const nlohmann::json& g, const std::string& name) {
-  if (!g.contains("probes") || !g["probes"].contains(name)) return 0;
-  return g["probes"][name].value("trials_hit", std::uint64_t{0});
-}
-
-std::string stacks_of(const nlohmann::json& g) {
-  std::string all;
-  for (const auto& s : g.at("signatures"))
-    if (s.contains("artifacts") && s["artifacts"].is_string())
-      all += read_file(s["artifacts"].get<std::string>() + "/stacks.txt");
-  return all;
-}
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
-
 }  // namespace
 
 TEST_CASE("asyncio-destroy-finalize fixed passes while the callback comes back mid-finalize") {

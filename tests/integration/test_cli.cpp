@@ -80,7 +80,7 @@ TEST_CASE("replay --rr records, or says in one line why it cannot") {
     CHECK(r.err.find("rr: Saving execution") != std::string::npos);
   } else {
     CHECK(r.exit_code == 2);
-    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(count_lines(r.err) == 1);
     bool explained = r.err.find("rr, which is not installed") != std::string::npos ||
                      r.err.find("rr cannot record on this machine") != std::string::npos;
     CHECK(explained);

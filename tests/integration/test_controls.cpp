@@ -12,11 +12,6 @@ using namespace gilrace::test;
 
 namespace {
 
-// The stacks the artifacts kept for a group's first signature.
-std::string first_stacks(const nlohmann::json& group) {
-  return read_file(group["signatures"][0]["artifacts"].get<std::string>() + "/stacks.txt");
-}
-
 // The events of one scenario's trials.
 std::vector<nlohmann::json> trials_of(const Run& r, const std::string& scenario) {
   std::vector<nlohmann::json> out;
@@ -84,7 +79,7 @@ TEST_CASE("selftest-smashed-stack: a fault inside the crash handler is a crash a
   CHECK(g["signatures"][0]["signature"] ==
         "SIGSEGV in gilrace_selftest_smash_and_fault < gilrace_selftest_framed_caller");
   CHECK(r.seconds < 15);  // well before --stall
-  std::string stacks = first_stacks(g);
+  std::string stacks = stacks_of(g);
   INFO(stacks);
   CHECK(stacks.find("gilrace: SIGSEGV (signal 11) on thread ") != std::string::npos);
   CHECK(stacks.find("gilrace: SIGSEGV inside the crash handler: default action") !=
@@ -156,7 +151,7 @@ TEST_CASE("a trial stalled while CPython is not running is a deadlock with gdb's
     CHECK(outcome_count(g, "deadlock") == 1);
     CHECK(g["signatures"][0]["signature"].get<std::string>().find(
               "2x gilrace_selftest_lock_second") != std::string::npos);
-    std::string stacks = first_stacks(g);
+    std::string stacks = stacks_of(g);
     INFO(stacks);
     CHECK(stacks.find("Python stacks: not asked for (faulthandler was not armed") !=
           std::string::npos);

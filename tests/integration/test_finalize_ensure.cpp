@@ -20,11 +20,6 @@ using namespace gilrace::test;
 
 namespace {
 
-// CPython parks (rather than pthread_exit's) a thread attaching during finalisation.
-bool parks_threads() {
-  return hexversion() >= 0x030D0800;
-}
-
 std::string expected(const std::string& variant) {
   return expected_failure("finalize-ensure", variant);
 }
@@ -54,11 +49,6 @@ Run run_variant(const std::string& variant, int n) {
                       "2", "--seed", "7"});
 }
 
-std::uint64_t trials_hit(const nlohmann::json& g, const std::string& probe) {
-  if (!g.contains("probes") || !g["probes"].contains(probe)) return 0;
-  return g["probes"][probe]["trials_hit"].get<std::uint64_t>();
-}
-
 // Trials in which the window was reached: the probe fired, or the trial failed
 // (a debug build's assertion can end a trial before a worker's next Ensure).
 std::uint64_t trials_reaching(const Run& r, const std::string& probe) {
@@ -69,13 +59,6 @@ std::uint64_t trials_reaching(const Run& r, const std::string& probe) {
     n += (hit || e.value("outcome", "") != "pass") ? 1 : 0;
   }
   return n;
-}
-
-std::string signatures_text(const nlohmann::json& g) {
-  std::string out;
-  for (const auto& s : g["signatures"])
-    out += s["signature"].get<std::string>() + " x" + std::to_string(s["count"].get<int>()) + "\n";
-  return out;
 }
 
 // All four probes appear in the JSON and the text summary, hit or not.
@@ -139,7 +122,7 @@ TEST_CASE("finalize-ensure/after: Ensure after Py_FinalizeEx crashes until 3.15.
   Run r = run_variant("after", n);
   const auto& g = group(r.json, "finalize-ensure", "after");
   INFO(signatures_text(g));
-  CHECK(trials_hit(g, "ensure_after_finalize") == n);
+  CHECK(probe_trials(g, "ensure_after_finalize") == n);
   if (expected("after").empty()) {
     CHECK(r.exit_code == 0);
     CHECK(outcome_count(g, "pass") == n);
@@ -178,7 +161,7 @@ TEST_CASE(
     CHECK((sigs.find("PyGILState_Ensure") != std::string::npos ||
            sigs.find("pystate.c") != std::string::npos));
   }
-  CHECK(trials_hit(g, "ensure_while_finalizing") + trials_hit(g, "ensure_after_finalize") >= 1);
+  CHECK(probe_trials(g, "ensure_while_finalizing") + probe_trials(g, "ensure_after_finalize") >= 1);
 }
 
 TEST_CASE("finalize-ensure/release-macro: re-attaching with Py_END_ALLOW_THREADS is safe") {
@@ -188,7 +171,7 @@ TEST_CASE("finalize-ensure/release-macro: re-attaching with Py_END_ALLOW_THREADS
   INFO(signatures_text(g));
   CHECK(r.exit_code == 0);
   CHECK(outcome_count(g, "pass") == n);
-  CHECK(trials_hit(g, "release_scope_exit_while_finalizing") == n);
+  CHECK(probe_trials(g, "release_scope_exit_while_finalizing") == n);
 }
 
 TEST_CASE("finalize-ensure/raii-release: terminate where CPython ends the thread") {
@@ -196,9 +179,9 @@ TEST_CASE("finalize-ensure/raii-release: terminate where CPython ends the thread
   Run r = run_variant("raii-release", n);
   const auto& g = group(r.json, "finalize-ensure", "raii-release");
   INFO(signatures_text(g));
-  CHECK(trials_hit(g, "release_scope_exit_while_finalizing") == n);
-  CHECK(expected("raii-release").empty() == parks_threads());
-  if (parks_threads()) {
+  CHECK(probe_trials(g, "release_scope_exit_while_finalizing") == n);
+  CHECK(expected("raii-release").empty() == parks_threads_at_finalization());
+  if (parks_threads_at_finalization()) {
     // gh-87135: the thread parks inside the destructor, nothing unwinds.
     CHECK(r.exit_code == 0);
     CHECK(outcome_count(g, "pass") == n);

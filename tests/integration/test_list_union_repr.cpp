@@ -35,17 +35,6 @@ bool has_bug(const std::string& variant) {
   return revert_patched() || !expected_failure("list-union-repr", variant).empty();
 }
 
-std::uint64_t probe_trials(const nlohmann::json& g, const std::string& name) {
-  if (!g.contains("probes") || !g["probes"].contains(name)) return 0;
-  return g["probes"][name].value("trials_hit", std::uint64_t{0});
-}
-
-std::size_t count_lines(const std::string& s) {
-  std::size_t n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
-
 // Failure kinds a use-after-free in union_repr shows: a signal (release build), CPython's
 // own fatal error, or a failed assertion (debug build).
 std::uint64_t failure_count(const nlohmann::json& g) {

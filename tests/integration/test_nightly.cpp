@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -24,22 +23,8 @@ namespace {
 
 const std::string kRoot = GILRACE_SOURCE_DIR;
 
-json read_json(const std::string& path) {
-  return json::parse(read_file(path));
-}
-
 void write_json(const std::string& path, const json& j) {
   std::ofstream(path) << j.dump(2) << "\n";
-}
-
-// Runs a shell command; returns its exit code (-1 when killed by a signal).
-int shell(const std::string& cmd) {
-  int status = std::system(cmd.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::size_t lines_of(const std::string& text) {
-  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
 // selftest-flaky -n 400 --seed 7 (p = 0.1: about 40 crashes; P(none) = 0.9^400 ~ 5e-19),
@@ -189,7 +174,7 @@ TEST_CASE("merge says which shards are missing and refuses what would be wrong")
 
   Run dup = merge({s.files[0], s.files[0]}, {"-o", dir + "/dup.json"});
   CHECK(dup.exit_code == 2);
-  CHECK(lines_of(dup.err) == 1);
+  CHECK(count_lines(dup.err) == 1);
   CHECK(dup.err.find("both hold shard 0/4 of seed 7") != std::string::npos);
   CHECK_FALSE(fs::exists(dir + "/dup.json"));
 
@@ -199,7 +184,7 @@ TEST_CASE("merge says which shards are missing and refuses what would be wrong")
   write_json(dir + "/other.json", other);
   Run diff = merge({s.files[0], dir + "/other.json"}, {"-o", dir + "/diff.json"});
   CHECK(diff.exit_code == 2);
-  CHECK(lines_of(diff.err) == 1);
+  CHECK(count_lines(diff.err) == 1);
   CHECK(diff.err.find("are different builds") != std::string::npos);
   CHECK(diff.err.find("--allow-different-builds") != std::string::npos);
   Run allowed = merge({s.files[0], dir + "/other.json"},
@@ -211,7 +196,7 @@ TEST_CASE("merge says which shards are missing and refuses what would be wrong")
 
   Run junk = merge({dir + "/part.json", kRoot + "/README.md"}, {"-o", dir + "/x.json"});
   CHECK(junk.exit_code == 2);
-  CHECK(lines_of(junk.err) == 1);
+  CHECK(count_lines(junk.err) == 1);
   CHECK(merge({s.files[0]}, {}).exit_code == 2);  // no -o
 }
 
@@ -322,7 +307,7 @@ TEST_CASE("a baseline makes known signatures pass and new ones fail") {
   Run refused =
       run_gilrace({"run", "selftest-segv", "-n", "1", "--baseline", dir + "/broken.json"});
   CHECK(refused.exit_code == 2);
-  CHECK(lines_of(refused.err) == 1);
+  CHECK(count_lines(refused.err) == 1);
   CHECK(refused.err.find("does not match its outcome and signature") != std::string::npos);
   CHECK(run_gilrace({"run", "selftest-segv", "-n", "1", "--expect", "fail", "--baseline", known})
             .exit_code == 2);

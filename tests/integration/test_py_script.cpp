@@ -2,7 +2,6 @@
 // in native threads; exceptions, crashes and usage errors each end up where they belong.
 #include <unistd.h>
 
-#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -13,20 +12,8 @@ using namespace gilrace::test;
 
 namespace {
 
-std::string write_script(const std::string& dir, const std::string& name, const std::string& text) {
-  std::string path = dir + "/" + name;
-  std::ofstream(path) << text;
-  return path;
-}
-
 std::string example(const std::string& name) {
   return std::string(GILRACE_SOURCE_DIR) + "/scenarios/py/" + name;
-}
-
-std::size_t count_lines(const std::string& s) {
-  std::size_t n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
 }
 
 // Runs gilrace from `dir` (posix_spawn inherits the working directory).
@@ -56,10 +43,10 @@ TEST_CASE("py-script runs the shared-containers example cleanly on every build")
 
 TEST_CASE("py-script: the script's probes are declared with --param window= and probes=") {
   std::string dir = temp_dir("pyscript-probes");
-  std::string script = write_script(dir, "probes.py",
-                                    "import _gilrace\n"
-                                    "def worker(i):\n"
-                                    "    _gilrace.probe('seen')\n");
+  std::string script = write_file(dir + "/probes.py",
+                                  "import _gilrace\n"
+                                  "def worker(i):\n"
+                                  "    _gilrace.probe('seen')\n");
   // Hitting a probe the parameters do not name is the scenario's bug: error, naming it.
   Run undeclared = run_gilrace({"run", "py-script", "--param", "script=" + script, "--param",
                                 "iterations=2", "-n", "2", "-j", "2", "--seed", "1"});
@@ -94,11 +81,11 @@ TEST_CASE("py-script: the script's probes are declared with --param window= and 
 
 TEST_CASE("py-script: an exception in worker() is an error carrying the Python traceback") {
   std::string dir = temp_dir("pyscript-raise");
-  std::string script = write_script(dir, "raising.py",
-                                    "def deliberately_raising(i):\n"
-                                    "    raise ValueError('gilrace test: worker failed')\n"
-                                    "def worker(i):\n"
-                                    "    deliberately_raising(i)\n");
+  std::string script = write_file(dir + "/raising.py",
+                                  "def deliberately_raising(i):\n"
+                                  "    raise ValueError('gilrace test: worker failed')\n"
+                                  "def worker(i):\n"
+                                  "    deliberately_raising(i)\n");
   Run r = run_gilrace(
       {"run", "py-script", "--param", "script=" + script, "-n", "2", "-j", "2", "--seed", "1"});
   CHECK(r.exit_code == 1);
@@ -116,15 +103,15 @@ TEST_CASE("py-script: an exception in worker() is an error carrying the Python t
 
 TEST_CASE("py-script: exceptions at module level, in setup() and in check() are errors") {
   std::string dir = temp_dir("pyscript-phases");
-  std::string module = write_script(dir, "module.py", "x = 1 / 0\n");
-  std::string setup = write_script(dir, "setup.py",
-                                   "def setup():\n    raise KeyError('no fixture')\n"
-                                   "def worker(i):\n    pass\n");
-  std::string check = write_script(dir, "check.py",
-                                   "calls = []\n"
-                                   "def worker(i):\n    calls.append(i)\n"
-                                   "def check():\n"
-                                   "    raise AssertionError(f'{len(calls)} calls seen')\n");
+  std::string module = write_file(dir + "/module.py", "x = 1 / 0\n");
+  std::string setup = write_file(dir + "/setup.py",
+                                 "def setup():\n    raise KeyError('no fixture')\n"
+                                 "def worker(i):\n    pass\n");
+  std::string check = write_file(dir + "/check.py",
+                                 "calls = []\n"
+                                 "def worker(i):\n    calls.append(i)\n"
+                                 "def check():\n"
+                                 "    raise AssertionError(f'{len(calls)} calls seen')\n");
   struct Case {
     std::string script, signature, marker;
   } cases[] = {
@@ -165,10 +152,10 @@ TEST_CASE("py-script: a missing script is a usage error, found before any trial 
 
 TEST_CASE("py-script: a script that segfaults the interpreter is a crash") {
   std::string dir = temp_dir("pyscript-segv");
-  std::string script = write_script(dir, "segv.py",
-                                    "import ctypes\n"
-                                    "def worker(i):\n"
-                                    "    ctypes.string_at(0)\n");
+  std::string script = write_file(dir + "/segv.py",
+                                  "import ctypes\n"
+                                  "def worker(i):\n"
+                                  "    ctypes.string_at(0)\n");
   Run r = run_gilrace({"run", "py-script", "--param", "script=" + script, "--threads", "2", "-n",
                        "2", "-j", "2", "--seed", "1"});
   CHECK(r.exit_code == 1);
@@ -183,17 +170,17 @@ TEST_CASE("py-script: a relative script path is taken from gilrace's working dir
   std::string dir = temp_dir("pyscript-relative");
   // The script checks, inside the trial, that the trial runs in the same
   // directory and that __file__ is the resolved absolute path.
-  write_script(dir, "relative.py",
-               "import os, sys\n"
-               "EXPECTED = " +
-                   std::string("'") + dir +
-                   "'\n"
-                   "def worker(i):\n"
-                   "    pass\n"
-                   "def check():\n"
-                   "    assert os.getcwd() == EXPECTED, os.getcwd()\n"
-                   "    assert __file__ == os.path.join(EXPECTED, 'relative.py'), __file__\n"
-                   "    assert sys.path[0] == EXPECTED, sys.path[0]\n");
+  write_file(dir + "/relative.py",
+             "import os, sys\n"
+             "EXPECTED = " +
+                 std::string("'") + dir +
+                 "'\n"
+                 "def worker(i):\n"
+                 "    pass\n"
+                 "def check():\n"
+                 "    assert os.getcwd() == EXPECTED, os.getcwd()\n"
+                 "    assert __file__ == os.path.join(EXPECTED, 'relative.py'), __file__\n"
+                 "    assert sys.path[0] == EXPECTED, sys.path[0]\n");
   Run r = run_in(dir, {"run", "py-script", "--param", "script=relative.py", "--param",
                        "worker=worker", "-n", "2", "-j", "2", "--seed", "1"});
   CHECK(r.exit_code == 0);

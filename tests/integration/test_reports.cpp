@@ -65,9 +65,8 @@ TEST_CASE("artifacts hold stderr, stacks and a replay line that reproduces the o
 
   std::string cmd =
       "GILRACE=" + std::string(GILRACE_BINARY) + " sh " + dir + "/replay.sh >/dev/null 2>&1";
-  int status = std::system(cmd.c_str());
   // The replayed trial dies of the same signal; sh reports it as 128+11.
-  CHECK(WEXITSTATUS(status) == 128 + SIGSEGV);
+  CHECK(shell(cmd) == 128 + SIGSEGV);
 }
 
 TEST_CASE("--expect fail exits 0 only when everything reproduced") {
@@ -153,7 +152,7 @@ static std::size_t trial_lines(const std::string& events) {
 
 static bool no_process_running(const std::string& needle) {
   std::string cmd = "pgrep -f -- '" + needle + "' >/dev/null";
-  return std::system(cmd.c_str()) != 0;
+  return shell(cmd) != 0;
 }
 
 TEST_CASE("Ctrl-C stops launching, ends running trials, writes a partial summary, exits 130") {

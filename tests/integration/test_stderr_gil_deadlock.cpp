@@ -23,25 +23,6 @@ bool gil_at_runtime() {
   return build().value("gil_enabled_at_runtime", true);
 }
 
-// The stacks.txt of the first kept artifact of each signature, concatenated.
-std::string stacks_of(const nlohmann::json& g) {
-  std::string all;
-  for (const auto& s : g.at("signatures"))
-    if (s.contains("artifacts") && s["artifacts"].is_string())
-      all += read_file(s["artifacts"].get<std::string>() + "/stacks.txt");
-  return all;
-}
-
-// Trials in which a probe was hit (0 when it never was).
-std::uint64_t probe_trials(const nlohmann::json& g, const std::string& name) {
-  if (!g.contains("probes") || !g["probes"].contains(name)) return 0;
-  return g["probes"][name].value("trials_hit", std::uint64_t{0});
-}
-
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
-
 }  // namespace
 
 TEST_CASE("stderr-gil-deadlock fixed passes, with natural timing and lined up") {

@@ -26,22 +26,6 @@ namespace {
 
 const char* const kScenario = "traceback-code-cache";
 
-std::uint64_t probe_total(const nlohmann::json& g, const std::string& name) {
-  if (!g.contains("probes") || !g["probes"].contains(name)) return 0;
-  return g["probes"][name]["total"].get<std::uint64_t>();
-}
-
-std::string signatures_text(const nlohmann::json& g) {
-  std::string out;
-  for (const auto& s : g["signatures"])
-    out += s["signature"].get<std::string>() + " x" + std::to_string(s["count"].get<int>()) + "\n";
-  return out;
-}
-
-bool contains(const std::string& s, const char* part) {
-  return s.find(part) != std::string::npos;
-}
-
 bool tsan_build() {
   return build().value("python_tsan", false) || build().value("gilrace_tsan", false);
 }

@@ -5,7 +5,6 @@
 // options are still checked); the rest is skipped, and says so.
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
 #include "tests/catch.h"
 #include "tests/integration/support.h"
@@ -23,10 +22,9 @@ bool tsan_build() {
 const char* const kRacePair =
     "ThreadSanitizer: data race in gilrace_selftest_tsan_load <-> gilrace_selftest_tsan_store";
 
-std::string write_file(const std::string& name, const std::string& text) {
-  std::string path = temp_dir("tsan-supp") + "/" + name;
-  std::ofstream(path) << text;
-  return path;
+// A suppressions file of its own folder.
+std::string supp_file(const std::string& name, const std::string& text) {
+  return write_file(temp_dir("tsan-supp") + "/" + name, text);
 }
 
 }  // namespace
@@ -65,11 +63,11 @@ TEST_CASE("selftest-tsan-race: 20 trials, outcome sanitizer, one signature count
 
 TEST_CASE("suppressions: --suppressions and TSAN_OPTIONS suppressions= both silence a race") {
   std::string supp =
-      write_file("race.supp", "# the race control, on purpose\nrace:gilrace_selftest_tsan_store\n");
+      supp_file("race.supp", "# the race control, on purpose\nrace:gilrace_selftest_tsan_store\n");
   if (!tsan_build()) {
     // Checked on every build, so one CI script fails the same way everywhere.
     Run bad = run_gilrace({"run", "selftest-pass", "-n", "1", "--suppressions",
-                           write_file("bad.supp", "race:ok\nrcae:typo\n")});
+                           supp_file("bad.supp", "race:ok\nrcae:typo\n")});
     CHECK(bad.exit_code == 2);
     CHECK(bad.err.find("bad.supp:2: unknown suppression type 'rcae'") != std::string::npos);
     Run ok = run_gilrace({"run", "selftest-pass", "-n", "1", "--suppressions", supp});

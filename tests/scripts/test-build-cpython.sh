@@ -15,26 +15,9 @@ BUILD="$ROOT/scripts/build-cpython.sh"
 HARNESS="$ROOT/scripts/build-harness.sh"
 export GILRACE_CACHE=${GILRACE_CACHE:-$HOME/.cache/gilrace}
 
-passed=0 failed=0 skipped=0
-ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$*"; }
-bad() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
-skip() { skipped=$((skipped + 1)); printf 'skip %s\n' "$*"; }
-check() { # check "description" command...
-    local d=$1; shift
-    if "$@"; then ok "$d"; else bad "$d"; fi
-}
-
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-
-# run CMD...: sets RC, OUT (stdout), ERR (stderr), NERR (stderr lines)
-run() {
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    RC=$?
-    OUT=$(cat "$TMP/out")
-    ERR=$(cat "$TMP/err")
-    NERR=$(grep -c '' "$TMP/err")
-}
+. "$ROOT/tests/scripts/checks.sh"
 # expect_usage_error "description" CMD...: exit 2, nothing on stdout, one stderr line
 expect_usage_error() {
     local d=$1; shift

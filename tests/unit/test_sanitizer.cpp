@@ -8,6 +8,7 @@
 #include "harness/judge/outcome.h"
 #include "harness/judge/sanitizer.h"
 #include "harness/run/build_info.h"
+#include "harness/run/tsan_setup.h"
 #include "tests/catch.h"
 
 using namespace gilrace;
