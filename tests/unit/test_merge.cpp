@@ -172,6 +172,18 @@ TEST_CASE("a merged report merges again, as one more shard set") {
 
 TEST_CASE("merge refuses what would be wrong") {
   auto g = [] { return json::array({a_group("s", 10, 0)}); };
+  SECTION("different --chaos levels: their rates do not add up") {
+    json chaotic = a_report(1, 2, g());
+    chaotic["run"]["chaos"] = 2;
+    std::vector<LoadedReport> in = {loaded(a_report(0, 2, g()), "a.json"),
+                                    loaded(chaotic, "b.json")};
+    CHECK(usage_error_of([&] { merge_reports(in, {}); }) ==
+          "a.json and b.json ran at different --chaos levels (0 and 2)");
+    json also = a_report(0, 2, g());
+    also["run"]["chaos"] = 2;
+    Merged m = merge_reports({loaded(also, "c.json"), loaded(chaotic, "b.json")}, {});
+    CHECK(report_json(m.report, 0)["run"]["chaos"] == 2);
+  }
   SECTION("different builds, unless asked") {
     std::vector<LoadedReport> in = {
         loaded(a_report(0, 2, g()), "ft.json"),
