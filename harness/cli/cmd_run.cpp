@@ -272,7 +272,7 @@ int cmd_run(const RunArgs& a, const std::vector<std::string>& argv) {
   for (const auto& g : report.aggregate.groups())
     if (a.require_window && g.window_not_reached() && report.exit_code == kExitOk)
       report.exit_code = kExitFailed;
-  bisect.finish(report);  // --bisect: 0 good, 1 bad, 125 cannot test
+  bisect.finish(report);  // --bisect: 0 good, 1 bad (=fix: 0 broken, 1 fixed), 125 cannot test
 
   events.end(report);
   if (!a.json.empty()) {
