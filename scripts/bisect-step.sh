@@ -50,7 +50,7 @@ die() { # bad usage: stops the bisect
     printf '%s: error: %s\n' "$PROG" "$*" >&2
     exit $EXIT_ABORT
 }
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+log() { printf '%s: [%3ds] %s\n' "$PROG" "$SECONDS" "$*" >&2; } # seconds into the step: where its time goes
 usage() { sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; }
 
 # shellcheck source-path=SCRIPTDIR source=lib/cpython-source.sh

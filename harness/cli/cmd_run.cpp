@@ -192,7 +192,7 @@ ExpectFailVerdict decide_exit(RunRequest& r, const RunOptions& o, RunReport& rep
   for (const auto& g : report.aggregate.groups())
     if (report.meta.require_window && g.window_not_reached() && report.exit_code == kExitOk)
       report.exit_code = kExitFailed;
-  r.bisect.finish(report);  // --bisect: 0 good, 1 bad, 125 cannot test
+  r.bisect.finish(report);  // --bisect: 0 good, 1 bad (=fix: 0 broken, 1 fixed), 125 cannot test
   return expected;
 }
 
