@@ -10,11 +10,12 @@ check() { # check "description" command...
     shift
     if "$@"; then ok "$d"; else bad "$d"; fi
 }
-# run CMD...: sets RC, OUT (stdout), ERR (stderr), NERR (stderr lines)
+# run CMD...: sets RC, OUT (stdout), ERR (stderr), NERR (stderr lines), LAST (last stdout line)
 run() {
     "$@" >"$TMP/out" 2>"$TMP/err"
     RC=$?
     OUT=$(cat "$TMP/out")
     ERR=$(cat "$TMP/err")
     NERR=$(grep -c '' "$TMP/err")
+    LAST=$(tail -n 1 "$TMP/out")
 }

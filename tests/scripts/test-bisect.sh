@@ -25,17 +25,9 @@ GILRACE=$(cd "$(dirname "$GILRACE")" && pwd)/$(basename "$GILRACE")
 BISECT="$ROOT/scripts/bisect-cpython.sh"
 STEP_SH="$ROOT/scripts/bisect-step.sh"
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$*"; }
-bad() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
-check() { # check "description" command...
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else bad "$d"; fi
-}
-
 TMP=$(mktemp -d)
 trap '[[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+. "$ROOT/tests/scripts/checks.sh"
 export GILRACE_CACHE="$TMP/cache"
 # A git of our own: no user configuration, a fixed identity.
 export GIT_CONFIG_GLOBAL="$TMP/gitconfig" GIT_CONFIG_NOSYSTEM=1
@@ -44,15 +36,6 @@ git config --global user.email test@example.com
 git config --global init.defaultBranch main
 git config --global advice.detachedHead false
 
-# run CMD...: sets RC, OUT (stdout), ERR (stderr), NERR (stderr lines), LAST (last stdout line)
-run() {
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    RC=$?
-    OUT=$(cat "$TMP/out")
-    ERR=$(cat "$TMP/err")
-    NERR=$(grep -c '' "$TMP/err")
-    LAST=$(tail -n 1 "$TMP/out")
-}
 expect_exit() { # expect_exit CODE "description" CMD...: that exit code, one line on stderr
     local code=$1 d=$2
     shift 2
