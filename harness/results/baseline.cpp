@@ -2,10 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "harness/base/parse.h"
+#include "harness/results/json_file.h"
 
 namespace gilrace {
 
@@ -54,17 +52,7 @@ Baseline parse_baseline(const json& j, const std::string& name) {
 }
 
 Baseline load_baseline(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw UsageError(fmt::format("--baseline {}: cannot read it", path));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  json j;
-  try {
-    j = json::parse(ss.str());
-  } catch (const json::exception& e) {
-    throw UsageError(fmt::format("--baseline {}: not JSON ({})", path, e.what()));
-  }
-  return parse_baseline(j, path);
+  return parse_baseline(read_json_file(path, "--baseline " + path), path);
 }
 
 json apply_baseline(const Baseline& b, const std::vector<GroupStats*>& groups) {

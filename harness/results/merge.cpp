@@ -4,14 +4,13 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 #include "harness/base/parse.h"
+#include "harness/results/json_file.h"
 #include "harness/run/build_info.h"
 
 namespace gilrace {
@@ -156,17 +155,7 @@ LoadedReport parse_report(const json& j, const std::string& name) {
 }
 
 LoadedReport load_report(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw UsageError(fmt::format("{}: cannot read it", path));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  json j;
-  try {
-    j = json::parse(ss.str());
-  } catch (const json::exception& e) {
-    throw UsageError(fmt::format("{}: not JSON ({})", path, e.what()));
-  }
-  return parse_report(j, path);
+  return parse_report(read_json_file(path, path), path);
 }
 
 json build_identity(const json& b) {
