@@ -88,11 +88,14 @@ run "$GILRACE" run --plugin "$PLUGIN" static-ref-exit --variant all -n 10 -j 2 -
 naive=$(python3 -c 'import json,sys
 g = {x["variant"]: x for x in json.load(open(sys.argv[1]))["groups"]}
 print(g["naive"]["failures"], g["fixed"]["failures"], g["fixed"]["trials"], g["naive"].get("plugin"),
-      g["fixed"]["probes"]["static_ended_after_finalize"]["trials_hit"])' "$TMP/all.json" 2>&1)
-if [[ $RC == 1 && $naive == "10 0 10 $PLUGIN 10" ]]; then
-    ok "run --variant all: naive fails 10/10, fixed passes 10/10 with its window probe hit, exit 1"
+      g["fixed"]["probes"]["static_ended_after_finalize"]["trials_hit"],
+      "|".join(s["outcome"] + ": " + s["signature"] for s in g["naive"]["signatures"]))' "$TMP/all.json" 2>&1)
+# The naive variant's one signature: the destructor's PyGILState_Ensure after finalisation.
+want_sig="crash: SIGSEGV in * < PyGILState_Ensure < *StaticRef::~StaticRef"
+if [[ $RC == 1 && ${naive%% crash:*} == "10 0 10 $PLUGIN 10" && ${naive#* $PLUGIN 10 } == $want_sig ]]; then
+    ok "run --variant all: naive fails 10/10 (${naive#* $PLUGIN 10 }), fixed passes 10/10 with its window probe hit, exit 1"
 else
-    bad "run --variant all: expected exit 1 and '10 0 10 $PLUGIN 10' (naive failures, fixed failures, fixed trials, plugin, fixed window trials); got exit $RC, '$naive'"
+    bad "run --variant all: expected exit 1, '10 0 10 $PLUGIN 10' (naive failures, fixed failures, fixed trials, plugin, fixed window trials) and one signature like '$want_sig'; got exit $RC, '$naive'"
 fi
 replay=$(grep -m1 -o 'gilrace replay static-ref-exit[^"]*' "$TMP/all.json")
 if [[ $replay == *"--plugin $PLUGIN"* ]]; then
@@ -101,13 +104,14 @@ else
     bad "replay line without --plugin: $replay"
 fi
 run "$GILRACE" replay static-ref-exit --variant naive --seed 7 --trial 0 --plugin "$PLUGIN"
-if [[ $RC -ge 128 || $RC -lt 0 ]]; then
-    ok "replay of the naive trial crashes again in the foreground (exit $RC)"
+if [[ $RC == 139 && $ERR == *"SIGSEGV (signal 11)"* ]]; then
+    ok "replay of the naive trial segfaults again in the foreground (exit $RC, the crash handler's SIGSEGV line)"
 else
-    bad "replay of the naive trial: exit $RC"
+    bad "replay of the naive trial: expected exit 139 and a SIGSEGV line; got exit $RC"
 fi
-run "$GILRACE" run --plugin "$PLUGIN" static-ref-exit --variant naive -n 3 --expect fail --match crash
-if [[ $RC == 0 ]]; then ok "run --variant naive --expect fail --match crash exits 0"; else bad "naive --expect fail: exit $RC $ERR"; fi
+run "$GILRACE" run --plugin "$PLUGIN" static-ref-exit --variant naive -n 3 --expect fail \
+    --match 'PyGILState_Ensure < .*StaticRef'
+if [[ $RC == 0 ]]; then ok "run --variant naive --expect fail --match <its signature> exits 0"; else bad "naive --expect fail: exit $RC $ERR"; fi
 GILRACE_PLUGIN_PATH=$TMP/example run "$GILRACE" run static-ref-exit -n 5
 if [[ $RC == 0 ]]; then
     ok "GILRACE_PLUGIN_PATH (a folder) loads the plugin; the default variant (fixed) passes"
