@@ -7,7 +7,8 @@
 #                    [--expect-fail SCENARIO/VARIANT]... [--scenario NAME]... [SECTION...]
 #
 # Sections: engine (default), scenarios (see scenarios() below), tsan, chaos (see chaos()
-# below; --trials N, default 200). The engine section measures:
+# below; --trials N, default 200; --scenario NAME keeps only its cases). The engine section
+# measures:
 #   - per-trial cost of `gilrace run selftest-pass -n 200 -j 1` against 200
 #     runs of `python3 -I -S -c pass` of the same CPython (goal <= 1.15x);
 #   - -j 2 throughput against -j 1 (goal >= 1.8x on a 2-core machine);
@@ -251,13 +252,15 @@ PY
   figure "  outcomes" "$(json "$tmp/tcc.json" "','.join(f'{k}={v}' for k, v in d['groups'][0]['outcomes'].items())")" "1" "-"
 }
 
-# Chaos mode (README, "Chaos mode"): for each natural race (no latch, no forced detach),
-# the failure rate over --trials trials (-j 2) and the median seconds to the first failure
-# (over --runs runs that stop at it, each at most --trials trials), with chaos off and at
-# each level; the speed-up of the best level over off (off with no failure: at least its
-# whole run's wall time). The builds are the ones scripts/test.sh makes, never built here:
-# one that is not in the cache is said so and skipped. Then fixed code at the highest level
-# (0 failures in 500 each) and the per-trial cost of selftest-pass with chaos off and on.
+# Chaos mode (README, "Chaos mode"): for each natural race (no latch, no forced detach), one
+# run of --trials trials (-j 2) with chaos off and one at each level: the rate of the case's
+# outcome, the first such failure's second in that run, and the seconds per failure (the
+# run's wall time over its failures: the expected wall time to a first failure, a steadier
+# figure than one run's first failure). The speed-up is off's seconds per failure over the
+# best level's (off with none: at least off's whole run over the best level's). The builds
+# are the ones scripts/test.sh makes, never built here: one that is not in the cache is said
+# so and skipped. Then fixed code at the highest level (0 failures in 500 each) and the
+# per-trial cost of selftest-pass with chaos off and on.
 chaos_harness() { # NAME BUILD-CPYTHON-ARGS...: a gilrace built against that cached CPython, or ""
   local name=$1 prefix
   shift
@@ -267,57 +270,57 @@ chaos_harness() { # NAME BUILD-CPYTHON-ARGS...: a gilrace built against that cac
 }
 
 # chaos_case GILRACE LABEL GOAL-S OUTCOME ARGS...: one line per level, then the speed-up.
-# GOAL-S: the median seconds to first failure the best level must beat ("-": none). Only
-# OUTCOME counts ("any": every failure but error and timeout) (a list-union-repr trial that stalls while CPython imports on a loaded
-# machine is no reproduction): the rate is of that outcome, and a run to a first failure
-# stops at the first one (--expect fail --match OUTCOME --stop-after 1): its wall time.
+# GOAL-S: the seconds per failure the best level must beat ("-": none). Only OUTCOME counts
+# ("any": every failure but error and timeout; a list-union-repr trial that stalls while
+# CPython imports on a loaded machine is no reproduction).
+# chaos_wanted SCENARIO: whether --scenario (when given) asks for it.
+chaos_wanted() {
+  [[ ${#only[@]} -eq 0 || " ${only[*]} " == *" $1 "* ]]
+}
+
 chaos_case() {
-  local g=$1 label=$2 goal=$3 outcome=$4 level best_t=inf best_l=- off_t=inf off_wall=0
+  local g=$1 label=$2 goal=$3 outcome=$4 level best_s=inf best_l=- off_s=inf off_wall=0
   shift 4
+  chaos_wanted "$1" || return 0
   for level in 0 1 2 3; do
+    # Rates, not forensics: no gdb on each deadlock.
     "$g" run "$@" -n "$trials" -j 2 --seed 1 --chaos="$level" --json "$tmp/c.json" \
-      --artifacts "$tmp/c-art" >/dev/null 2>&1 || true
-    local failures times=() i t median
+      --no-native-stacks --artifacts "$tmp/c-art" >/dev/null 2>&1 || true
+    rm -rf "$tmp/c-art"
+    local failures wall per first
     failures=$(json "$tmp/c.json" "d['totals']['failures'] if '$outcome' == 'any' else d['groups'][0]['outcomes'].get('$outcome', 0)")
+    wall=$(json "$tmp/c.json" "round(d['run']['wall_seconds'], 1)")
     figure "$label chaos=$level: $outcome rate over $trials" \
       "$(json "$tmp/c.json" "'%.1f%%' % (100 * $failures / max(1, d['totals']['trials']))")" "1" "-"
-    printf '%-58s %s\n' "  outcomes" "$(json "$tmp/c.json" "', '.join(f'{k} {v}' for k, v in d['groups'][0]['outcomes'].items())")"
-    [[ $level == 0 ]] && off_wall=$(json "$tmp/c.json" "round(d['run']['wall_seconds'], 1)")
+    printf '%-58s %s\n' "  outcomes ($wall s)" "$(json "$tmp/c.json" "', '.join(f'{k} {v}' for k, v in d['groups'][0]['outcomes'].items())")"
+    [[ $level == 0 ]] && off_wall=$wall
     if [[ $failures == 0 ]]; then
-      printf '%-58s %12s\n' "$label chaos=$level: median s to first failure" "none in $trials"
+      printf '%-58s %12s\n' "$label chaos=$level: s per failure (-j 2)" "none in $trials"
       continue
     fi
-    local match=()
-    [[ $outcome == any ]] || match=(--match "$outcome")
-    for ((i = 1; i <= runs; i++)); do
-      "$g" run "$@" -n "$trials" -j 2 --seed $((100 + i)) --chaos="$level" --expect fail \
-        "${match[@]}" --stop-after 1 --json "$tmp/f.json" --artifacts "$tmp/f-art" \
-        >/dev/null 2>&1 || true
-      times+=("$(json "$tmp/f.json" "round(d['run']['wall_seconds'], 1) if d['exit_code'] == 0 else 'inf'")")
-    done
-    median=$(printf '%s\n' "${times[@]}" | sort -g | sed -n "$(((runs + 1) / 2))p")
-    figure "$label chaos=$level: median s to first failure (-j 2)" "$median" "1" "-"
+    first=$(json "$tmp/c.json" "round(d['groups'][0]['first_failure_seconds'], 1) if d['groups'][0]['first_failure_seconds'] is not None else '-'")
+    per=$(awk -v w="$wall" -v f="$failures" 'BEGIN{printf "%.2f", w / f}')
+    figure "$label chaos=$level: s per failure (-j 2; first after $first s)" "$per" "1" "-"
     if [[ $level == 0 ]]; then
-      off_t=$median
-    elif awk -v a="$median" -v b="$best_t" 'BEGIN { exit !(a != "inf" && (b == "inf" || a + 0 < b + 0)) }'; then
-      best_t=$median best_l=$level
+      off_s=$per
+    elif awk -v a="$per" -v b="$best_s" 'BEGIN { exit !(b == "inf" || a + 0 < b + 0) }'; then
+      best_s=$per best_l=$level
     fi
   done
   if [[ $goal != - ]]; then
-    figure "$label: best level ($best_l) median s to first failure" "$best_t" "v < $goal" "< $goal"
+    figure "$label: best level ($best_l) s per failure" "$best_s" "v != \"inf\" && v < $goal" "< $goal"
   fi
-  # Off never failed: its time to a first failure is more than its whole run.
   local speedup
-  speedup=$(awk -v o="$off_t" -v w="$off_wall" -v b="$best_t" 'BEGIN {
+  speedup=$(awk -v o="$off_s" -v w="$off_wall" -v b="$best_s" 'BEGIN {
     if (b == "inf") { print "none"; exit }
     if (o == "inf") printf ">=%.1f", w / b; else printf "%.1f", o / b }')
-  figure "$label: speed-up to first failure, best level / off" "$speedup" \
+  figure "$label: speed-up in s per failure, best level / off" "$speedup" \
     "v == \"none\" ? 0 : (substr(v, 1, 2) == \">=\" ? substr(v, 3) + 0 >= 10 : v + 0 >= 10)" ">= 10x"
 }
 
 chaos() {
   local reverted stock debug
-  echo "== chaos: $trials trials per line, -j 2, median of $runs runs to a first failure; load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "== chaos: $trials trials per line, -j 2; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
   reverted=$(chaos_harness reverted --version 3.13 --free-threading \
     --patch "$ROOT/scripts/patches/revert-gh-132713.patch")
   stock=$(chaos_harness ft --version 3.13 --free-threading)
@@ -363,12 +366,15 @@ chaos() {
     fi
     local g=$1
     shift
+    chaos_wanted "$1" || continue
     "$g" run "$@" -n 500 -j 2 --seed 1 --chaos=3 --json "$tmp/x.json" --artifacts "$tmp/x-art" \
+      --no-native-stacks \
       >/dev/null 2>&1 || true
     figure "$* chaos=3 (3.13t): failures in 500" "$(json "$tmp/x.json" "d['totals']['failures']")" "v == 0" "0"
   done
 
   # What chaos costs a trial that does nothing (timers armed, CPython started and ended).
+  chaos_wanted selftest-pass || return 0
   local g=${stock:-$gilrace} off on
   hyperfine --runs "$runs" --warmup 1 --export-json "$tmp/chaos-cost.json" -N \
     "$g run selftest-pass -n 200 -j 1 --seed 1" \

@@ -6,7 +6,12 @@
 // (timer_create, CLOCK_THREAD_CPUTIME_ID, delivered to that thread) whose handler
 // yields, sleeps for microseconds to a few milliseconds, or moves the thread to
 // another CPU; a probe hit (where a scenario's window is) may be delayed too; and
-// the highest level puts every thread of the trial on one CPU. Threads are armed
+// the highest level puts every thread of the trial on one CPU. From level 2, on
+// free-threaded builds, a sampler thread signals a random armed thread every few tens
+// of microseconds, and one caught holding a critical section may sleep: a lock holder
+// held up, so that whoever wants its lock parks, and parking suspends the waiter's own
+// critical sections (the CPU-time ticks are kernel-tick granular, too coarse to land
+// inside sections that last microseconds). Threads are armed
 // as they start, through the pthread_create that signal_stack.cpp defines, and
 // lazily at their first probe hit or heartbeat (the only way under
 // ThreadSanitizer, whose runtime owns pthread_create).
@@ -42,7 +47,7 @@ void start(int level, std::uint64_t seed);
 void arm_this_thread();
 
 // What chaos did in this process so far, for the trial's notes: threads armed, ticks,
-// sleeps, yields, migrations, probe delays.
+// sleeps, yields, migrations, probe delays, samples, lock-holder sleeps.
 std::vector<std::pair<std::string, std::uint64_t>> counts();
 
 // The realtime signal the timers use (for `handle SIGnn nostop` under gdb).
