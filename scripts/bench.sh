@@ -357,7 +357,7 @@ chaos() {
   for row in "$stock selftest-check-then-act --variant fixed" \
     "$stock traceback-code-cache --variant fixed" \
     "$stock stderr-gil-deadlock --variant fixed --stall 3s" \
-    "$stock list-union-repr --variant list --param contention=none"; do
+    "$stock list-union-repr --variant list --param contention=box,intern"; do
     # shellcheck disable=SC2086
     set -- $row
     if [[ ! -x ${1:-} ]]; then
