@@ -87,6 +87,30 @@ TEST_CASE("the control's fixed variant never fails, at every level") {
   }
 }
 
+TEST_CASE("level 2's sampler holds up critical-section holders, on free-threaded builds only") {
+  // traceback-code-cache's workers run Python (dict and list operations take critical
+  // sections on a free-threaded build); level 1 has no sampler.
+  for (const char* level : {"--chaos=1", "--chaos=2"}) {
+    Run r = run_gilrace({"run", "traceback-code-cache", "--variant", "fixed", "-n", "2", "-j", "2",
+                         "--seed", "5", level});
+    INFO(level << "\n" << r.out << r.err);
+    CHECK(r.exit_code == 0);
+    std::uint64_t samples = 0, sleeps = 0;
+    for (const auto& t : trials(r)) {
+      samples += note(t, "chaos_samples");
+      sleeps += note(t, "chaos_holder_sleeps");
+    }
+    if (free_threaded() && std::string(level) == "--chaos=2") {
+      CHECK(samples > 0);
+      CHECK(sleeps > 0);
+      CHECK(sleeps < samples);
+    } else {
+      CHECK(samples == 0);  // a GIL build has no critical sections to find
+      CHECK(sleeps == 0);
+    }
+  }
+}
+
 TEST_CASE("every scenario run --all runs stays clean at levels 2 and 3") {
   // The variants expected to pass on this build: a perturbation that made one fail would be a
   // harness bug (a modest count here; scripts/bench.sh runs 500). A build with a patch that
