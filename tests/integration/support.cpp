@@ -172,6 +172,21 @@ std::uint64_t probe_total(const nlohmann::json& group, const std::string& probe)
   return group["probes"][probe].value("total", std::uint64_t{0});
 }
 
+std::vector<nlohmann::json> trial_events(const Run& r) {
+  std::vector<nlohmann::json> out;
+  for (auto& e : read_jsonl(r.dir + "/events.jsonl"))
+    if (e["type"] == "trial") out.push_back(e);
+  return out;
+}
+
+std::uint64_t note_total(const std::vector<nlohmann::json>& events, const std::string& key) {
+  std::uint64_t sum = 0;
+  for (const auto& e : events)
+    if (e.contains("notes") && e["notes"].contains(key))
+      sum += std::stoull(e["notes"][key].get<std::string>());
+  return sum;
+}
+
 std::string stacks_of(const nlohmann::json& group) {
   std::string all;
   for (const auto& s : group.at("signatures"))

@@ -12,19 +12,6 @@ namespace {
 
 const char* const kControl = "selftest-check-then-act";
 
-// A trial event's note as a number (chaos counts are notes).
-std::uint64_t note(const nlohmann::json& event, const std::string& key) {
-  if (!event.contains("notes") || !event["notes"].contains(key)) return 0;
-  return std::stoull(event["notes"][key].get<std::string>());
-}
-
-std::vector<nlohmann::json> trials(const Run& r) {
-  std::vector<nlohmann::json> out;
-  for (auto& e : read_jsonl(r.dir + "/events.jsonl"))
-    if (e["type"] == "trial") out.push_back(e);
-  return out;
-}
-
 // libpython was built with a patch that reverts a fix (`gilrace info --json`, build_record).
 bool bug_put_back() {
   const auto& b = build();
@@ -75,12 +62,11 @@ TEST_CASE("the control's fixed variant never fails, at every level") {
     CHECK(g["failures"] == 0);
     CHECK(g["probes"]["check_then_act_window"]["trials_hit"] == 50);
     // Every thread was armed (the main one and two workers) and the timers fired.
-    std::uint64_t threads = 0, ticks = 0, delays = 0;
-    for (const auto& t : trials(r)) {
-      threads = std::max(threads, note(t, "chaos_threads"));
-      ticks += note(t, "chaos_ticks");
-      delays += note(t, "chaos_probe_delays");
-    }
+    const auto events = trial_events(r);
+    std::uint64_t threads = 0;
+    for (const auto& t : events) threads = std::max(threads, note_total({t}, "chaos_threads"));
+    const std::uint64_t ticks = note_total(events, "chaos_ticks");
+    const std::uint64_t delays = note_total(events, "chaos_probe_delays");
     CHECK(threads >= 3);
     CHECK(ticks > 0);
     if (std::string(level) != "--chaos=1") CHECK(delays > 0);
@@ -95,11 +81,9 @@ TEST_CASE("level 2's sampler holds up critical-section holders, on free-threaded
                          "--seed", "5", level});
     INFO(level << "\n" << r.out << r.err);
     CHECK(r.exit_code == 0);
-    std::uint64_t samples = 0, sleeps = 0;
-    for (const auto& t : trials(r)) {
-      samples += note(t, "chaos_samples");
-      sleeps += note(t, "chaos_holder_sleeps");
-    }
+    const auto events = trial_events(r);
+    const std::uint64_t samples = note_total(events, "chaos_samples");
+    const std::uint64_t sleeps = note_total(events, "chaos_holder_sleeps");
     if (free_threaded() && std::string(level) == "--chaos=2") {
       CHECK(samples > 0);
       CHECK(sleeps > 0);
@@ -143,7 +127,7 @@ TEST_CASE("the level is in the JSON, JUnit, events, artifacts and replay lines")
   REQUIRE(!events.empty());
   CHECK(events.front()["run"]["chaos"] == 3);
   bool failed = false;
-  for (const auto& t : trials(r)) {
+  for (const auto& t : trial_events(r)) {
     if (t["outcome"] == "pass") continue;
     failed = true;
     CHECK(t["replay"].get<std::string>().find(" --chaos=3") != std::string::npos);

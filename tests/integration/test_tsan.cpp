@@ -127,6 +127,21 @@ TEST_CASE("traceback-code-cache fixed: no report over 50 trials") {
   CHECK(outcome_count(g, "pass") == 50);
 }
 
+TEST_CASE("chaos level 2 under ThreadSanitizer: fixed code clean, the sampler ran, no report") {
+  if (!tsan_build()) GILRACE_SKIP("not a ThreadSanitizer build: no report to look for");
+  // The handler runs deferred (at the thread's next intercepted call) and the sampler is a
+  // thread of its own: neither may make a report of its own.
+  Run r = run_gilrace({"run", "traceback-code-cache", "--variant", "fixed", "-n", "10", "-j", "2",
+                       "--seed", "1", "--chaos=2"});
+  const auto& g = group(r.json, "traceback-code-cache", "fixed");
+  INFO(g.dump(2));
+  CHECK(r.exit_code == 0);
+  CHECK(outcome_count(g, "pass") == 10);
+  const auto events = trial_events(r);
+  CHECK(note_total(events, "chaos_ticks") > 0);
+  CHECK(note_total(events, "chaos_samples") > 0);
+}
+
 TEST_CASE("every extension scenario's fixed variant is clean under ThreadSanitizer") {
   if (!tsan_build())
     GILRACE_SKIP("not a ThreadSanitizer build (each scenario's own test covers this one)");
