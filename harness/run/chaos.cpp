@@ -122,11 +122,6 @@ void migrate(ThreadState& t, std::uint64_t r) {
   if (sched_setaffinity(0, sizeof one, &one) == 0) t.pinned = true;
 }
 
-// True when the calling thread is attached and holds a critical section that is not
-// suspended: a free-threaded CPython's per-object lock, the thing that parks whoever
-// else wants it (and parking detaches, suspending the waiter's own critical
-// sections: the window of python/cpython#132713 and its kind). Reads only this
-// thread's own state (the thread-state pointer is a thread-local), so a handler may.
 constexpr bool holder_sampling_possible() {
 #if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030D0000
   return true;
@@ -135,6 +130,11 @@ constexpr bool holder_sampling_possible() {
 #endif
 }
 
+// True when the calling thread is attached and holds a critical section that is not
+// suspended: a free-threaded CPython's per-object lock, the thing that parks whoever
+// else wants it (and parking detaches, suspending the waiter's own critical
+// sections: the window of python/cpython#132713 and its kind). Reads only this
+// thread's own state (the thread-state pointer is a thread-local), so a handler may.
 bool holds_critical_section() {
 #if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030D0000
   PyThreadState* ts = PyThreadState_GetUnchecked();
