@@ -91,8 +91,21 @@ void check_hammer_variant(const std::string& variant) {
     CHECK(g["failures"].get<std::uint64_t>() >= 1);
     check_thread_state_failures(g);
   } else {
-    CHECK(r.exit_code == 0);
-    CHECK(outcome_count(g, "pass") == n);
+    // A worker between two calls when Py_FinalizeEx returns begins its next Ensure after it:
+    // python/cpython#124619, the `after` variant's bug, reached here by chance where it is
+    // unfixed (seen in CI on 3.11.2: 1 trial in 20 of import, SIGSEGV in PyThreadState_New <
+    // PyGILState_Ensure, ensure_after_finalize hit). Only that failure is allowed.
+    std::uint64_t after_finalize = 0;
+    for (const auto& t : trial_events(r)) {
+      if (t["outcome"] == "pass") continue;
+      INFO(t.dump());
+      CHECK(!expected("after").empty());
+      CHECK(t["probes"].value("ensure_after_finalize", 0) >= 1);
+      CHECK(t["signature"].get<std::string>().find("PyGILState_Ensure") != std::string::npos);
+      ++after_finalize;
+    }
+    CHECK(outcome_count(g, "pass") + after_finalize == static_cast<std::uint64_t>(n));
+    CHECK(r.exit_code == (after_finalize > 0 ? 1 : 0));
   }
   // A scenario whose window is never reached proves nothing: an Ensure call began
   // while the interpreter was finalising (measured: 95-100% of trials on release
