@@ -302,7 +302,8 @@ chaos_case() {
     fi
     first=$(json "$tmp/c.json" "round(d['groups'][0]['first_failure_seconds'], 1) if d['groups'][0]['first_failure_seconds'] is not None else '-'")
     per=$(awk -v w="$wall" -v f="$failures" 'BEGIN{printf "%.2f", w / f}')
-    figure "$label chaos=$level: s per failure (-j 2; first after $first s)" "$per" "1" "-"
+    # (The first failure of any outcome: the summary keeps no first time per outcome.)
+    figure "$label chaos=$level: s per failure (-j 2; first failure after $first s)" "$per" "1" "-"
     if [[ $level == 0 ]]; then
       off_s=$per
     elif awk -v a="$per" -v b="$best_s" 'BEGIN { exit !(b == "inf" || a + 0 < b + 0) }'; then

@@ -169,32 +169,38 @@ void on_sample(ThreadState& t) {
   t.quiet_until_ns = now_ns + us * 1000LL;
 }
 
-// The handler of the timers' and the sampler's signal. Async-signal-safe: syscalls and
-// arithmetic on this thread's own state only.
+// A CPU-time tick: all CPUs back if the last tick pinned the thread, then a sleep, a yield,
+// a migration or nothing, and the next tick armed.
+void on_tick(ThreadState& t) {
+  if (t.pinned) {
+    sched_setaffinity(0, sizeof g_allowed, &g_allowed);
+    t.pinned = false;
+  }
+  std::uint64_t r = draw(t.tick_rng);
+  unsigned u = static_cast<unsigned>(r & 1023);
+  count(g_ticks);
+  if (u < g_spec.p_sleep) {
+    count(g_sleeps);
+    sleep_us(log_uniform_us(r >> 10, 0, g_spec.sleep_shift));
+  } else if ((u -= g_spec.p_sleep) < g_spec.p_yield) {
+    count(g_yields);
+    sched_yield();
+  } else if ((u -= g_spec.p_yield) < g_spec.p_migrate) {
+    count(g_migrations);
+    migrate(t, r >> 10);
+  }
+  rearm(t);
+}
+
+// The handler of the timers' and the sampler's signal (the sampler's come by tgkill).
+// Async-signal-safe: syscalls and arithmetic on this thread's own state only.
 void on_signal(int, siginfo_t* info, void*) {
   const int saved = errno;
-  ThreadState& t = tl;
-  if (t.armed && info->si_code == SI_TKILL) {
-    on_sample(t);
-  } else if (t.armed) {
-    if (t.pinned) {
-      sched_setaffinity(0, sizeof g_allowed, &g_allowed);
-      t.pinned = false;
-    }
-    std::uint64_t r = draw(t.tick_rng);
-    unsigned u = static_cast<unsigned>(r & 1023);
-    count(g_ticks);
-    if (u < g_spec.p_sleep) {
-      count(g_sleeps);
-      sleep_us(log_uniform_us(r >> 10, 0, g_spec.sleep_shift));
-    } else if ((u -= g_spec.p_sleep) < g_spec.p_yield) {
-      count(g_yields);
-      sched_yield();
-    } else if ((u -= g_spec.p_yield) < g_spec.p_migrate) {
-      count(g_migrations);
-      migrate(t, r >> 10);
-    }
-    rearm(t);
+  if (ThreadState& t = tl; t.armed) {
+    if (info->si_code == SI_TKILL)
+      on_sample(t);
+    else
+      on_tick(t);
   }
   errno = saved;
 }

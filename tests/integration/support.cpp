@@ -179,11 +179,14 @@ std::vector<nlohmann::json> trial_events(const Run& r) {
   return out;
 }
 
+std::uint64_t note_number(const nlohmann::json& event, const std::string& key) {
+  if (!event.contains("notes") || !event["notes"].contains(key)) return 0;
+  return std::stoull(event["notes"][key].get<std::string>());
+}
+
 std::uint64_t note_total(const std::vector<nlohmann::json>& events, const std::string& key) {
   std::uint64_t sum = 0;
-  for (const auto& e : events)
-    if (e.contains("notes") && e["notes"].contains(key))
-      sum += std::stoull(e["notes"][key].get<std::string>());
+  for (const auto& e : events) sum += note_number(e, key);
   return sum;
 }
 

@@ -74,8 +74,9 @@ std::uint64_t probe_trials(const nlohmann::json& group, const std::string& probe
 std::uint64_t probe_total(const nlohmann::json& group, const std::string& probe);
 // The trial events of a run's events.jsonl (run_gilrace with reports).
 std::vector<nlohmann::json> trial_events(const Run& r);
-// A numeric note of a trial event summed over events (0 where a trial has none): chaos's
-// counts are notes.
+// A trial event's numeric note (0 when it has none): chaos's counts are notes.
+std::uint64_t note_number(const nlohmann::json& event, const std::string& key);
+// The same note summed over events.
 std::uint64_t note_total(const std::vector<nlohmann::json>& events, const std::string& key);
 // The stacks.txt of the first kept artifact of each signature, concatenated.
 std::string stacks_of(const nlohmann::json& group);

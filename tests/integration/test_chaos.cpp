@@ -64,7 +64,7 @@ TEST_CASE("the control's fixed variant never fails, at every level") {
     // Every thread was armed (the main one and two workers) and the timers fired.
     const auto events = trial_events(r);
     std::uint64_t threads = 0;
-    for (const auto& t : events) threads = std::max(threads, note_total({t}, "chaos_threads"));
+    for (const auto& t : events) threads = std::max(threads, note_number(t, "chaos_threads"));
     const std::uint64_t ticks = note_total(events, "chaos_ticks");
     const std::uint64_t delays = note_total(events, "chaos_probe_delays");
     CHECK(threads >= 3);
