@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gilrace/py.h"
+#include "harness/base/tsan.h"
 #include "harness/run/embed.h"
 
 namespace gilrace {
@@ -68,12 +69,8 @@ BuildInfo compile_time_build_info() {
 #ifdef Py_DEBUG
   b.debug = true;
 #endif
-#if defined(__SANITIZE_THREAD__)
+#ifdef GILRACE_TSAN
   b.gilrace_tsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-  b.gilrace_tsan = true;
-#endif
 #endif
   b.gilrace_compiler = GILRACE_CXX_COMPILER;
   return b;

@@ -11,7 +11,11 @@
 // of microseconds, and one caught holding a critical section may sleep: a lock holder
 // held up, so that whoever wants its lock parks, and parking suspends the waiter's own
 // critical sections (the CPU-time ticks are kernel-tick granular, too coarse to land
-// inside sections that last microseconds). Threads are armed
+// inside sections that last microseconds). Also from level 2, CPython starts with its
+// debug memory hooks, which fill a freed block with 0xDD at once: a race whose harm is a
+// use-after-free then crashes at the first read of the freed object, where otherwise it
+// reads memory that is stale but intact (or reused by an object of the same kind) and
+// goes on. Threads are armed
 // as they start, through the pthread_create that signal_stack.cpp defines, and
 // lazily at their first probe hit or heartbeat (the only way under
 // ThreadSanitizer, whose runtime owns pthread_create).
@@ -35,6 +39,7 @@ namespace gilrace::chaos {
 constexpr int kMaxLevel = 3;
 constexpr int kProbeDelayLevel = 2;  // probe delays from this level on
 constexpr int kDefaultLevel = 2;     // --chaos without a level
+constexpr int kPoisonLevel = 2;      // CPython's debug memory hooks from this level on
 
 // The level in force in this process: 0 (off) unless start() armed it.
 extern std::atomic<int> g_level;
@@ -46,8 +51,15 @@ void start(int level, std::uint64_t seed);
 // Arms the calling thread's timer, once; nothing when chaos is off.
 void arm_this_thread();
 
+// True when the trial's CPython is to start with its debug memory hooks
+// (PYMEM_ALLOCATOR_DEBUG: freed blocks filled with 0xDD, allocations checked): level >=
+// kPoisonLevel, and not under ThreadSanitizer, whose runtime owns malloc and reports a
+// racing access to freed memory itself.
+bool poisons_freed_memory();
+
 // What chaos did in this process so far, for the trial's notes: threads armed, ticks,
-// sleeps, yields, migrations, probe delays, samples, lock-holder sleeps.
+// sleeps, yields, migrations, probe delays, samples, lock-holder sleeps, and whether
+// freed memory is poisoned (1 or 0).
 std::vector<std::pair<std::string, std::uint64_t>> counts();
 
 // The realtime signal the timers use (for `handle SIGnn nostop` under gdb).

@@ -12,16 +12,9 @@
 #include <memory>
 #include <new>
 
+#include "harness/base/tsan.h"
 #include "harness/run/chaos.h"
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define GILRACE_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define GILRACE_TSAN 1
-#endif
 
 namespace gilrace {
 

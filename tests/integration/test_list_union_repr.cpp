@@ -115,3 +115,27 @@ TEST_CASE("list-union-repr reproduces where the fixes are taken out") {
     if (kind == "crash") CHECK(sig.find("union_repr") != std::string::npos);
   }
 }
+
+// Chaos level 2 on the same build, contention=none (no helper: the upstream reproducer's
+// shape). Without chaos: 0/200 in scripts/bench.sh chaos. With it, the readers' critical
+// sections are suspended inside union_repr in about 2 trials in 3, but a freed union is
+// usually read intact (or already replaced by another union), and only CPython's debug
+// memory hooks, on from level 2, turn those reads into crashes: measured 14/20 and 25/40
+// (level 2 with the hooks), 1/100 (the same level before it had them). 30 trials at 50% all
+// pass with probability ~1e-9.
+TEST_CASE("list-union-repr with no helper reproduces at chaos level 2 where the fix is out") {
+  if (!free_threaded()) GILRACE_SKIP("a GIL build: the scenario does not apply");
+  if (!revert_patched()) GILRACE_SKIP("built without scripts/patches/revert-gh-132713.patch");
+  Run r = run_gilrace({"run", kScenario, "--variant", "list", "--param", "contention=none", "-n",
+                       "30", "-j", "2", "--stop-after", "1", "--expect", "fail", "--seed", "1",
+                       "--stall", "60s", "--chaos=2"});
+  CHECK(r.exit_code == 0);  // --expect fail: 0 = it reproduced
+  const auto& g = group(r.json, kScenario, "list");
+  REQUIRE(failure_count(g) >= 1);
+  CHECK(outcome_count(g, "error") == 0);
+  REQUIRE(g["signatures"].size() >= 1);
+  std::string sig = g["signatures"][0]["signature"];
+  INFO("signature: " << sig);
+  CHECK(sig.find("union_repr") != std::string::npos);
+  for (const auto& t : trial_events(r)) CHECK(note_number(t, "chaos_freed_memory_poisoned") == 1);
+}
