@@ -319,10 +319,14 @@ bool poisons_freed_memory() {
 
 std::vector<std::pair<std::string, std::uint64_t>> counts() {
   auto get = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
-  return {{"chaos_threads", get(g_threads)},       {"chaos_ticks", get(g_ticks)},
-          {"chaos_sleeps", get(g_sleeps)},         {"chaos_yields", get(g_yields)},
-          {"chaos_migrations", get(g_migrations)}, {"chaos_probe_delays", get(g_probe_delays)},
-          {"chaos_samples", get(g_samples)},       {"chaos_holder_sleeps", get(g_holder_sleeps)},
+  return {{"chaos_threads", get(g_threads)},
+          {"chaos_ticks", get(g_ticks)},
+          {"chaos_sleeps", get(g_sleeps)},
+          {"chaos_yields", get(g_yields)},
+          {"chaos_migrations", get(g_migrations)},
+          {"chaos_probe_delays", get(g_probe_delays)},
+          {"chaos_samples", get(g_samples)},
+          {"chaos_holder_sleeps", get(g_holder_sleeps)},
           {"chaos_freed_memory_poisoned", poisons_freed_memory() ? 1U : 0U}};
 }
 
