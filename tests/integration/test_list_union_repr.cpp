@@ -137,5 +137,4 @@ TEST_CASE("list-union-repr with no helper reproduces at chaos level 2 where the 
   std::string sig = g["signatures"][0]["signature"];
   INFO("signature: " << sig);
   CHECK(sig.find("union_repr") != std::string::npos);
-  for (const auto& t : trial_events(r)) CHECK(note_number(t, "chaos_freed_memory_poisoned") == 1);
 }
