@@ -99,6 +99,37 @@ TEST_CASE("level 2's sampler holds up critical-section holders, on free-threaded
   }
 }
 
+TEST_CASE("level 2 poisons freed memory, level 1 does not (a debug build always does)") {
+  // A 3000-byte bytes object is freed and its data read back through ctypes before anything
+  // of that size is allocated again: without the debug hooks the allocator overwrites at
+  // most the block's first words, so byte 1000 on still holds the data; with them the whole
+  // block is 0xDD. Under ThreadSanitizer the hooks are off at every level.
+  const std::string script = write_file(temp_dir("chaos-poison") + "/freed.py", R"PY(
+import ctypes, _gilrace
+data = bytes([0x11]) * 3000
+at = id(data) + bytes.__basicsize__ - 1 + 1000
+_gilrace.note("live", ctypes.string_at(at, 8).hex())
+del data
+_gilrace.note("freed", ctypes.string_at(at, 8).hex())
+def worker(i):
+    pass
+)PY");
+  const bool tsan = build().value("gilrace_tsan", false);
+  for (const char* level : {"--chaos=1", "--chaos=2"}) {
+    Run r = run_gilrace({"run", "py-script", "--param", "script=" + script, "--param",
+                         "iterations=1", "-n", "2", "-j", "2", "--seed", "7", level});
+    INFO(level << "\n" << r.out << r.err);
+    CHECK(r.exit_code == 0);
+    const bool poisoned = !tsan && (debug_build() || std::string(level) == "--chaos=2");
+    const auto events = trial_events(r);
+    REQUIRE(events.size() == 2);
+    for (const auto& t : events) {
+      CHECK(t["notes"]["live"] == "1111111111111111");
+      CHECK(t["notes"]["freed"] == (poisoned ? "dddddddddddddddd" : "1111111111111111"));
+    }
+  }
+}
+
 TEST_CASE("every scenario run --all runs stays clean at levels 2 and 3") {
   // The variants expected to pass on this build: a perturbation that made one fail would be a
   // harness bug (a modest count here; scripts/bench.sh runs 500). A build with a patch that
