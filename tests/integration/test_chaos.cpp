@@ -79,10 +79,12 @@ TEST_CASE("the control's fixed variant never fails, at every level") {
 
 TEST_CASE("level 2's sampler holds up critical-section holders, on free-threaded builds only") {
   // traceback-code-cache's workers run Python (dict and list operations take critical
-  // sections on a free-threaded build); level 1 has no sampler.
+  // sections on a free-threaded build); level 1 has no sampler. Four rounds: with one, a
+  // sample finds a holder rarely (0 to 7 sleeps in 2 trials, 0 in 3 runs of 12, since level 2
+  // has the debug memory hooks); with four, 10 to 16 in 10 runs.
   for (const char* level : {"--chaos=1", "--chaos=2"}) {
-    Run r = run_gilrace({"run", "traceback-code-cache", "--variant", "fixed", "-n", "2", "-j", "2",
-                         "--seed", "5", level});
+    Run r = run_gilrace({"run", "traceback-code-cache", "--variant", "fixed", "--param", "rounds=4",
+                         "-n", "2", "-j", "2", "--seed", "5", level});
     INFO(level << "\n" << r.out << r.err);
     CHECK(r.exit_code == 0);
     const auto events = trial_events(r);
