@@ -521,15 +521,9 @@ class TracebackCodeCache : public Scenario {
     // mimalloc's free lists: a thread then spins forever at exit (a "deadlock") instead of
     // crashing where the freed object is used.
     const std::string allocator = ctx.param("allocator");
-    if (allocator == "debug") {
-      PyPreConfig pre;
-      PyPreConfig_InitIsolatedConfig(&pre);
-      pre.allocator = PYMEM_ALLOCATOR_DEBUG;
-      PyStatus status = Py_PreInitialize(&pre);
-      if (PyStatus_Exception(status))
-        throw ScenarioError(std::string("Py_PreInitialize failed: ") +
-                            (status.err_msg ? status.err_msg : "unknown error"));
-    }
+    if (allocator == "debug")
+      if (std::string err = py::preinit_debug_allocator(); !err.empty())
+        throw ScenarioError("Py_PreInitialize failed: " + err);
     ctx.init_python();
     Result r;
     try {

@@ -106,17 +106,9 @@ void register_harness_module() {
 
 void init_python_isolated() {
   register_harness_module();
-  if (chaos::poisons_freed_memory()) {
-    // Only a pre-initialisation can choose the allocator. The same preconfig the isolated
-    // config would imply, plus the debug hooks over the build's own allocator.
-    PyPreConfig pre;
-    PyPreConfig_InitIsolatedConfig(&pre);
-    pre.allocator = PYMEM_ALLOCATOR_DEBUG;
-    PyStatus status = Py_PreInitialize(&pre);
-    if (PyStatus_Exception(status))
-      throw ScenarioError(std::string("CPython's debug memory hooks failed to start: ") +
-                          (status.err_msg ? status.err_msg : "unknown error"));
-  }
+  if (chaos::poisons_freed_memory())
+    if (std::string err = py::preinit_debug_allocator(); !err.empty())
+      throw ScenarioError("CPython's debug memory hooks failed to start: " + err);
   PyConfig config;
   PyConfig_InitIsolatedConfig(&config);
   config.site_import = 0;

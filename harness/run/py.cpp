@@ -65,6 +65,16 @@ std::string to_string(PyObject* obj) {
   return std::string(utf8, static_cast<size_t>(n));
 }
 
+std::string preinit_debug_allocator() {
+  // The preconfig an isolated config implies, plus the allocator.
+  PyPreConfig pre;
+  PyPreConfig_InitIsolatedConfig(&pre);
+  pre.allocator = PYMEM_ALLOCATOR_DEBUG;
+  PyStatus status = Py_PreInitialize(&pre);
+  if (!PyStatus_Exception(status)) return "";
+  return status.err_msg ? status.err_msg : "unknown error";
+}
+
 bool gil_enabled_at_runtime() {
 #ifdef Py_GIL_DISABLED
   Ref sys = Ref::steal(PyImport_ImportModule("sys"));

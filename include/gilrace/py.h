@@ -100,5 +100,11 @@ std::string to_string(PyObject* obj);
 // True if this interpreter runs with the GIL (always true before 3.13).
 bool gil_enabled_at_runtime();
 
+// Pre-initialises CPython with its debug memory hooks (PYMEM_ALLOCATOR_DEBUG, what
+// PYTHONMALLOC=debug asks for and every debug build has): freed memory is overwritten at
+// once, so a use-after-free crashes where it reads. Call before CPython starts (after, a
+// no-op). Returns "" or why it failed.
+std::string preinit_debug_allocator();
+
 }  // namespace gilrace::py
 #pragma GCC visibility pop
